@@ -1,0 +1,22 @@
+"""Test settings: the same env-driven settings with fast, isolated overrides."""
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("ENV_FILE", "")  # tests never read a developer's .env
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault(
+    "OUTAGE_DESK_VAR_DIR", str(Path(tempfile.gettempdir()) / "outage-desk-test")
+)
+
+from .settings import *  # noqa: F403
+from .settings import STORAGES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LANGUAGE_CODE = "en"

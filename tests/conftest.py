@@ -1,0 +1,67 @@
+"""Personas shared by every test: clerks of two branches, a supervisor, a lead, finance."""
+
+import pytest
+
+from outage_desk.roles import Role, roles_sync
+from tests.factories import BranchFactory, UserFactory
+
+
+@pytest.fixture
+def roles(db):
+    roles_sync()
+
+
+@pytest.fixture
+def branch(db):
+    return BranchFactory(code="HQ", name="Head office")
+
+
+@pytest.fixture
+def other_branch(db):
+    return BranchFactory(
+        code="NORTH", name="North", timezone="Asia/Shanghai", currency="CNY"
+    )
+
+
+@pytest.fixture
+def clerk(roles, branch):
+    return UserFactory(username="alice", branch=branch, roles=[Role.CLERK])
+
+
+@pytest.fixture
+def supervisor(roles, branch):
+    return UserFactory(username="bob", branch=branch, roles=[Role.SUPERVISOR])
+
+
+@pytest.fixture
+def outsider(roles, other_branch):
+    """A clerk of another branch: must never see the first branch's data."""
+    return UserFactory(username="charlie", branch=other_branch, roles=[Role.CLERK])
+
+
+@pytest.fixture
+def lead(roles):
+    return UserFactory(
+        username="dana", branch=None, roles=[Role.INCIDENT_LEAD], is_staff=True
+    )
+
+
+@pytest.fixture
+def finance(roles):
+    return UserFactory(username="erin", branch=None, roles=[Role.FINANCE])
+
+
+@pytest.fixture
+def finance2(roles):
+    return UserFactory(username="frank", branch=None, roles=[Role.FINANCE])
+
+
+@pytest.fixture
+def admin_user(roles):
+    return UserFactory(
+        username="root",
+        branch=None,
+        roles=[Role.ADMIN],
+        is_staff=True,
+        is_superuser=True,
+    )

@@ -1,0 +1,36 @@
+"""Fill empty msgstr entries of a .po file from a JSON glossary (msgid -> translation).
+
+Usage: python tools/translate_po.py locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/glossary.json
+The glossary is the reviewed source of truth; makemessages keeps the .po in step with the code.
+"""
+
+import json
+import sys
+
+from babel.messages.pofile import read_po, write_po
+
+
+def main(po_path: str, glossary_path: str) -> int:
+    with open(po_path, "rb") as f:
+        catalog = read_po(f)
+    with open(glossary_path, encoding="utf-8") as f:
+        glossary = json.load(f)
+    catalog.fuzzy = False
+    missing = []
+    for message in catalog:
+        if not message.id or isinstance(message.id, tuple):
+            continue
+        if message.id in glossary:
+            message.string = glossary[message.id]
+            message.flags.discard("fuzzy")
+        elif not message.string:
+            missing.append(message.id)
+    with open(po_path, "wb") as f:
+        write_po(f, catalog, width=0)
+    for msgid in missing:
+        print(f"untranslated: {msgid}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
