@@ -1,10 +1,12 @@
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from outage_desk.money import currency_is_known
+from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, currency_is_known
 
 
 def validate_timezone(value: str) -> None:
@@ -66,3 +68,93 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.name}"
+
+
+class Deposit(models.Model):
+    """A deposit taken by hand during an outage; never edited or deleted once saved."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("E-mail")
+        IN_PERSON = "in_person", _("In person")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CASH = "cash", _("Cash")
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+        PROVISIONAL = "provisional", _("Provisional")
+        AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REVERSED = "reversed", _("Reversed")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Capture form")
+        API = "api", _("API")
+        IMPORT = "import", _("Imported log")
+        OFFLINE = "offline", _("Offline capture")
+
+    client_uuid = models.UUIDField(unique=True)
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="deposits"
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="deposits"
+    )
+    receipt_number = models.CharField(max_length=40)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deposits",
+    )
+    account = models.CharField(max_length=34)
+    payer_name = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    currency = models.CharField(max_length=3)
+    received_at = models.DateTimeField()
+    reference = models.CharField(max_length=140, blank=True)
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices)
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.FORM
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    device_time = models.DateTimeField(null=True, blank=True)
+    duplicate_reason = models.TextField(blank=True)
+    reverses = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+        help_text=_("For a reversal entry: the deposit it cancels."),
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        permissions = [
+            ("approve_deposit", "Can approve large deposits and reversals"),
+            ("import_deposits", "Can import a branch's deposit log"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="deposit_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["branch", "receipt_number"],
+                name="deposit_receipt_unique_per_branch",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["branch", "-recorded_at"]),
+            models.Index(fields=["incident", "status"]),
+            models.Index(fields=["account", "amount"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_number} {self.amount} {self.currency}"

@@ -8,7 +8,9 @@ from . import views
 api_v1 = [
     path("", include("outage_desk.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"
+    ),
 ]
 
 urlpatterns = [

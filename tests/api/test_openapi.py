@@ -22,9 +22,15 @@ def test_the_api_takes_session_and_token_auth(client, clerk):
     assert client.get("/api/v1/me/").status_code == 403
 
     token = Token.objects.create(user=clerk)
-    by_token = client.get("/api/v1/me/", headers={"Authorization": f"Token {token.key}"})
+    by_token = client.get(
+        "/api/v1/me/", headers={"Authorization": f"Token {token.key}"}
+    )
     assert by_token.status_code == 200
-    assert by_token.json() == {"username": "alice", "branch": "HQ", "roles": ["Branch clerk"]}
+    assert by_token.json() == {
+        "username": "alice",
+        "branch": "HQ",
+        "roles": ["Branch clerk"],
+    }
 
     client.force_login(clerk)
     assert client.get("/api/v1/me/").json()["username"] == "alice"
