@@ -26,7 +26,7 @@ setup: $(STAMP) .env $(MO_FILES)
 # Refresh the .po files from the code and fill them from the reviewed glossaries.
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench -v0
-	$(BIN)/python tools/translate_po.py locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/glossary.json
+	$(BIN)/python tools/translate_po.py locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/glossary
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput

@@ -1,11 +1,12 @@
-"""Fill empty msgstr entries of a .po file from a JSON glossary (msgid -> translation).
+"""Fill a .po file from JSON glossaries (msgid -> translation), one file per app.
 
-Usage: python tools/translate_po.py locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/glossary.json
-The glossary is the reviewed source of truth; makemessages keeps the .po in step with the code.
+Usage: python tools/translate_po.py locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/glossary
+The glossaries are the reviewed source of truth; makemessages keeps the .po in step with the code.
 """
 
 import json
 import sys
+from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
@@ -13,8 +14,9 @@ from babel.messages.pofile import read_po, write_po
 def main(po_path: str, glossary_path: str) -> int:
     with open(po_path, "rb") as f:
         catalog = read_po(f)
-    with open(glossary_path, encoding="utf-8") as f:
-        glossary = json.load(f)
+    glossary: dict[str, str] = {}
+    for path in sorted(Path(glossary_path).glob("*.json")):
+        glossary.update(json.loads(path.read_text(encoding="utf-8")))
     catalog.fuzzy = False
     missing = []
     for message in catalog:
