@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup messages lint bench clean
+.PHONY: run test setup messages lint bench guide clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: setup
 
 test: $(STAMP) $(MO_FILES)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Re-take the screenshots of docs/guide/ from the browser journeys.
+guide: $(STAMP) $(MO_FILES)
+	UPDATE_GUIDE=1 $(BIN)/pytest -q tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,6 +27,13 @@ class User(AbstractUser):
         """Names of the roles (groups) this user holds."""
         return sorted(g.name for g in self.groups.all())
 
+    @property
+    def role_labels(self) -> list[str]:
+        """The user's roles in the active language, for display."""
+        from .roles import ROLE_LABELS
+
+        return [str(ROLE_LABELS.get(name, name)) for name in self.role_names]
+
 
 class AuditEvent(models.Model):
     """One state change anywhere in the app, hash-chained to the event before it."""

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Role:
@@ -13,6 +14,14 @@ class Role:
     FINANCE = "Finance"
     ADMIN = "Admin"
 
+
+ROLE_LABELS = {
+    Role.CLERK: _("Branch clerk"),
+    Role.SUPERVISOR: _("Branch supervisor"),
+    Role.INCIDENT_LEAD: _("Incident lead"),
+    Role.FINANCE: _("Finance"),
+    Role.ADMIN: _("Admin"),
+}
 
 _CLERK = [
     "deposits.view_branch",
