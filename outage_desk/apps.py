@@ -7,7 +7,10 @@ class OutageDeskConfig(AppConfig):
     verbose_name = "Outage Desk"
 
     def ready(self) -> None:
+        from .observability import connect_auth_logging
         from .roles import roles_sync_after_migrate
+
+        connect_auth_logging()
 
         # Permissions are created per app after migrate; syncing after every app's
         # post_migrate is idempotent and ends with every role complete.

@@ -7,11 +7,18 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 ROOT = Path(__file__).resolve().parents[2]
 # `make guide` sets UPDATE_GUIDE=1 so the screenshots land in the illustrated guide.
-SCREENSHOTS = ROOT / ("docs/guide/img" if os.environ.get("UPDATE_GUIDE") else "var/screenshots")
+SCREENSHOTS = ROOT / (
+    "docs/guide/img" if os.environ.get("UPDATE_GUIDE") else "var/screenshots"
+)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 

@@ -18,7 +18,9 @@ def test_a_clerk_logs_in_and_sees_the_home_page(make_page, clerk, language):
     check_page(page, shot=f"home-clerk-{language}")
 
 
-@pytest.mark.parametrize(("language", "heading"), [("en", "Service status"), ("zh-hans", "服务状态")])
+@pytest.mark.parametrize(
+    ("language", "heading"), [("en", "Service status"), ("zh-hans", "服务状态")]
+)
 def test_a_customer_reads_the_status_page_on_a_phone(make_page, db, language, heading):
     page = make_page(viewport=PHONE, language=language)
 
