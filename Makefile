@@ -47,6 +47,7 @@ guide: $(STAMP) $(MO_FILES)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

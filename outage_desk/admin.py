@@ -9,7 +9,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "email", "branch", "is_staff", "is_active"]
     list_filter = ["groups", "branch", "is_staff", "is_active"]
     fieldsets = [
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Outage Desk", {"fields": ["branch", "language"]}),
     ]
 

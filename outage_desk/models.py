@@ -16,7 +16,7 @@ class User(AbstractUser):
     )
     language = models.CharField(max_length=10, blank=True, default="")
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
 
     def __str__(self) -> str:

@@ -23,9 +23,9 @@ NAV_ITEMS: list[NavItem] = [
 ]
 
 
-def nav_for_user(user: object) -> list[dict[str, object]]:
+def nav_for_user(user: object) -> list[dict[str, str | Promise]]:
     """The entries this user may use, with their URLs resolved."""
-    items = []
+    items: list[dict[str, str | Promise]] = []
     for item in NAV_ITEMS:
         if item.staff_only and not getattr(user, "is_staff", False):
             continue

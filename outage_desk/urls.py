@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

@@ -41,7 +41,7 @@ def database_ready() -> str | None:
 def broker_ready() -> str | None:
     """None when the Celery broker accepts a connection within two seconds."""
     if settings.BROKER_IS_EMBEDDED:
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
         folder.mkdir(parents=True, exist_ok=True)
         return None if folder.is_dir() else "broker: queue folder missing"
     try:
