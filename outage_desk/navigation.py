@@ -19,6 +19,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Incidents"), "incidents:list", "incidents.view_incident"),
     NavItem(_("Status page"), "status"),
+    NavItem(_("API tokens"), "account-tokens"),
     NavItem(_("Admin"), "admin:index", staff_only=True),
 ]
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import account_views, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
@@ -20,6 +20,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("account/tokens/", account_views.token_list, name="account-tokens"),
+    path(
+        "account/tokens/<int:pk>/revoke/",
+        account_views.token_revoke,
+        name="account-token-revoke",
+    ),
     path("incidents/", include("incidents.urls")),
     path("status/", include("incidents.status_urls")),
     path("admin/", admin.site.urls),

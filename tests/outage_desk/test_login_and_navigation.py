@@ -42,11 +42,11 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("clerk", ["Home", "Incidents", "Status page"]),
-        ("supervisor", ["Home", "Incidents", "Status page"]),
-        ("lead", ["Home", "Incidents", "Status page", "Admin"]),
-        ("finance", ["Home", "Incidents", "Status page"]),
-        ("admin_user", ["Home", "Incidents", "Status page", "Admin"]),
+        ("clerk", ["Home", "Incidents", "Status page", "API tokens"]),
+        ("supervisor", ["Home", "Incidents", "Status page", "API tokens"]),
+        ("lead", ["Home", "Incidents", "Status page", "API tokens", "Admin"]),
+        ("finance", ["Home", "Incidents", "Status page", "API tokens"]),
+        ("admin_user", ["Home", "Incidents", "Status page", "API tokens", "Admin"]),
     ],
 )
 def test_each_role_sees_its_own_navigation(client, request, persona, expected):
@@ -67,7 +67,11 @@ def test_a_user_without_a_role_sees_only_home_and_status(client, db):
 
     response = client.get("/")
 
-    assert nav_labels(response.content.decode()) == ["Home", "Status page"]
+    assert nav_labels(response.content.decode()) == [
+        "Home",
+        "Status page",
+        "API tokens",
+    ]
     assert client.get("/incidents/").status_code == 403
 
 
@@ -80,4 +84,4 @@ def test_the_language_switcher_serves_simplified_chinese(client, clerk):
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
-    assert nav_labels(html) == ["首页", "事件", "状态页"]
+    assert nav_labels(html) == ["首页", "事件", "状态页", "API 令牌"]

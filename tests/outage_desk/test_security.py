@@ -62,11 +62,11 @@ def test_permission_denials_are_logged(client, caplog):
 
     response = client.get("/api/v1/me/", headers={"X-Request-ID": "req-12345678"})
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response["X-Request-ID"] == "req-12345678"
     record = next(r for r in caplog.records if r.name == "outage_desk.security")
     assert record.getMessage() == (
-        "permission denied user=anonymous method=GET path=/api/v1/me/ status=403"
+        "permission denied user=anonymous method=GET path=/api/v1/me/ status=401"
     )
 
 
