@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -7,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outage_desk.models import ApiToken
+from outage_desk.models import ApiToken, User
 from outage_desk.tokens import api_token_create, api_token_revoke
 
 
@@ -44,8 +46,8 @@ class TokenListView(APIView):
         data.is_valid(raise_exception=True)
         try:
             token, key = api_token_create(
-                user=request.user, name=data.validated_data["name"]
-            )  # type: ignore[arg-type]
+                user=cast(User, request.user), name=data.validated_data["name"]
+            )
         except ValidationError as exc:
             raise ApiValidationError(exc.message_dict) from exc
         token.key = key  # type: ignore[attr-defined]
