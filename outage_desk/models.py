@@ -35,7 +35,37 @@ class User(AbstractUser):
         return [str(ROLE_LABELS.get(name, name)) for name in self.role_names]
 
 
-class AuditEvent(models.Model):
+ERROR_APPEND_ONLY = "%s rows are append-only: they are never updated or deleted."
+
+
+class AppendOnlyQuerySet(models.QuerySet):  # type: ignore[type-arg]
+    """Refuses bulk update and delete; PostgreSQL triggers refuse them too."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError(ERROR_APPEND_ONLY % self.model.__name__)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError(ERROR_APPEND_ONLY % self.model.__name__)
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is written once: no save() of an existing row, no delete()."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise PermissionError(ERROR_APPEND_ONLY % type(self).__name__)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError(ERROR_APPEND_ONLY % type(self).__name__)
+
+
+class AuditEvent(AppendOnlyModel):
     """One state change anywhere in the app, hash-chained to the event before it."""
 
     created_at = models.DateTimeField()

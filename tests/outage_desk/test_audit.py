@@ -1,9 +1,17 @@
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
 
 from incidents.services import incident_open
-from outage_desk.models import AuditEvent
+from outage_desk.db.append_only import append_only_triggers_present, bypass_append_only
+from outage_desk.models import ERROR_APPEND_ONLY, AuditEvent
+
+
+def tamper(sql: str, params: list) -> None:
+    """Change rows behind the application's back, as a database administrator could."""
+    with bypass_append_only(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 @pytest.fixture
@@ -20,7 +28,10 @@ def test_verify_audit_passes_on_an_intact_chain(chain, capsys):
 
 
 def test_verify_audit_names_an_altered_event(chain):
-    AuditEvent.objects.filter(pk=chain[1].pk).update(data={"reference": "forged"})
+    tamper(
+        "UPDATE outage_desk_auditevent SET data = %s WHERE id = %s",
+        ['{"reference": "forged"}', chain[1].pk],
+    )
 
     with pytest.raises(CommandError) as exc:
         call_command("verify_audit")
@@ -32,7 +43,7 @@ def test_verify_audit_names_an_altered_event(chain):
 
 
 def test_verify_audit_names_the_link_after_a_deleted_event(chain):
-    AuditEvent.objects.filter(pk=chain[2].pk).delete()
+    tamper("DELETE FROM outage_desk_auditevent WHERE id = %s", [chain[2].pk])
 
     with pytest.raises(CommandError) as exc:
         call_command("verify_audit")
@@ -41,7 +52,7 @@ def test_verify_audit_names_the_link_after_a_deleted_event(chain):
 
 
 def test_verify_audit_notices_the_newest_event_removed(chain):
-    AuditEvent.objects.filter(pk=chain[-1].pk).delete()
+    tamper("DELETE FROM outage_desk_auditevent WHERE id = %s", [chain[-1].pk])
 
     with pytest.raises(CommandError) as exc:
         call_command("verify_audit")
@@ -51,3 +62,34 @@ def test_verify_audit_notices_the_newest_event_removed(chain):
 
 def test_each_event_links_to_the_one_before(chain):
     assert [e.prev_hash for e in chain[1:]] == [e.hash for e in chain[:-1]]
+
+
+def test_the_orm_refuses_to_update_or_delete_audit_events(chain):
+    event = chain[0]
+    message = ERROR_APPEND_ONLY % "AuditEvent"
+
+    with pytest.raises(PermissionError, match=message):
+        AuditEvent.objects.filter(pk=event.pk).update(action="forged")
+    with pytest.raises(PermissionError, match=message):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(PermissionError, match=message):
+        event.save()
+    with pytest.raises(PermissionError, match=message):
+        event.delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == "incident.opened"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="triggers are PostgreSQL's"
+)
+def test_postgresql_refuses_update_and_delete_of_audit_events(chain):
+    assert append_only_triggers_present("outage_desk_auditevent")
+    for sql in (
+        "UPDATE outage_desk_auditevent SET action = 'forged' WHERE id = %s",
+        "DELETE FROM outage_desk_auditevent WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [chain[0].pk])
+
+    assert AuditEvent.objects.count() == 5
