@@ -1,9 +1,25 @@
 """Personas shared by every test: clerks of two branches, a supervisor, a lead, finance."""
 
+import logging
+
 import pytest
 
 from outage_desk.roles import Role, roles_sync
+from tests import log_guard
 from tests.factories import BranchFactory, UserFactory
+
+
+def pytest_sessionstart(session):
+    logging.getLogger().addHandler(log_guard.KEEPER)
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    logging.getLogger().removeHandler(log_guard.KEEPER)
+    found = log_guard.leaks()
+    if found:
+        print("\nSensitive values were logged:\n  " + "\n  ".join(found[:20]))
+        session.exitstatus = 1
 
 
 @pytest.fixture

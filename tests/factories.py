@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 
 from deposits.models import Branch, Customer
 from outage_desk.models import User
+from tests.log_guard import sensitive
 
 
 class BranchFactory(factory.django.DjangoModelFactory):
@@ -21,6 +22,10 @@ class BranchFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+
+    @factory.post_generation
+    def _guard(self, create: bool, extracted: object, **kwargs: object) -> None:
+        sensitive(self.account, self.name, self.email, self.phone)
 
     account = factory.Sequence(lambda n: f"GB{n:08d}")
     name = factory.Faker("name")

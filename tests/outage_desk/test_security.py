@@ -3,6 +3,8 @@ import logging
 import pytest
 from axes.models import AccessAttempt
 
+from tests.log_guard import sensitive
+
 LOGIN = "/login/"
 
 
@@ -42,6 +44,7 @@ def test_logins_failures_and_denials_are_logged_with_user_and_request_id(
 ):
     caplog.set_level(logging.INFO, logger="outage_desk.security")
 
+    sensitive("not-the-password")
     attempt(client, "10.0.0.9", "not-the-password")
     ok = attempt(client, "10.0.0.9", "pw")
     denied = client.get("/admin/auth/group/")  # clerks are not staff: redirected
