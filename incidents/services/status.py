@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from notifications.models import NoticeKind
 from notifications.services import Recipient, notify
@@ -27,11 +28,14 @@ from .common import (
 )
 from .lifecycle import incident_transition
 
-EMAIL_INVALID = "“{address}” is not a valid e-mail address."
-PHONE_INVALID = "“{address}” is not a valid mobile number: use the international form, e.g. +447700900123."
-RATE_LIMITED = "Too many subscription requests; please try again in an hour."
-LINK_INVALID = "This link is not valid or has expired."
-CHANNEL_INVALID = "Choose e-mail or SMS."
+# Customers read these on the status page, so they are translated.
+EMAIL_INVALID = _("“{address}” is not a valid e-mail address.")
+PHONE_INVALID = _(
+    "“{address}” is not a valid mobile number: use the international form, e.g. +447700900123."
+)
+RATE_LIMITED = _("Too many subscription requests; please try again in an hour.")
+LINK_INVALID = _("This link is not valid or has expired.")
+CHANNEL_INVALID = _("Choose e-mail or SMS.")
 
 PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 RATE_WINDOW_SECONDS = 3600
