@@ -49,9 +49,18 @@ def subscriber_unsubscribe_url(subscriber: Subscriber) -> str:
     return absolute_url(reverse("status-unsubscribe", args=[token]))
 
 
-def subscriber_confirm_url(subscriber: Subscriber) -> str:
+def subscriber_confirm_url(
+    subscriber: Subscriber, *, component_ids: list[int], language: str
+) -> str:
+    """A signed link carrying the choices, applied only when the owner confirms."""
     token = signing.dumps(
-        {"s": subscriber.pk, "a": subscriber.address}, salt=CONFIRM_SALT
+        {
+            "s": subscriber.pk,
+            "a": subscriber.address,
+            "c": component_ids,
+            "l": language,
+        },
+        salt=CONFIRM_SALT,
     )
     return absolute_url(reverse("status-confirm", args=[token]))
 

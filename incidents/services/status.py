@@ -111,21 +111,23 @@ def subscriber_request(
     language: str,
     ip: str,
 ) -> Subscriber:
-    """Start a subscription: store it unconfirmed and send the signed confirm link."""
+    """Start a subscription: store the address unconfirmed and send the signed confirm link."""
     clean = _normalise_address(channel, address)
     subscription_rate_check(channel=channel, address=clean, ip=ip)
     subscriber, _created = Subscriber.objects.select_for_update().get_or_create(
         channel=channel, address=clean, defaults={"language": language}
     )
-    subscriber.language = language
-    subscriber.unsubscribed_at = None
-    subscriber.save(update_fields=["language", "unsubscribed_at"])
-    subscriber.components.set(components)
+    # Nothing about an existing subscription changes until its owner confirms
+    # (the choices travel in the signed link), so nobody can re-subscribe or
+    # re-scope someone else's address.
+    component_ids = sorted(c.pk for c in components)
     notify(
         kind=NoticeKind.SUBSCRIPTION_CONFIRM,
         recipients=[Recipient(channel, clean, language)],
         context={
-            "confirm_url": subscriber_confirm_url(subscriber),
+            "confirm_url": subscriber_confirm_url(
+                subscriber, component_ids=component_ids, language=language
+            ),
             "unsubscribe_url": subscriber_unsubscribe_url(subscriber),
         },
         dedupe_key=f"subscriber:{subscriber.pk}:confirm:{timezone.now():%Y%m%d%H%M%S%f}",
@@ -152,20 +154,28 @@ def _load(token: str, *, salt: str, max_age: dt.timedelta | None) -> Subscriber:
 @transaction.atomic
 def subscriber_confirm(*, token: str) -> Subscriber:
     """Confirm a subscription from its signed link (double opt-in); repeating is harmless."""
-    subscriber = _load(
-        token,
-        salt=CONFIRM_SALT,
-        max_age=dt.timedelta(days=settings.INCIDENTS_SUBSCRIBE_CONFIRM_DAYS),
+    max_age = dt.timedelta(days=settings.INCIDENTS_SUBSCRIBE_CONFIRM_DAYS)
+    subscriber = _load(token, salt=CONFIRM_SALT, max_age=max_age)
+    payload = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+    component_ids = sorted(int(pk) for pk in payload.get("c", []))
+    language = str(payload.get("l") or subscriber.language)
+    current = sorted(subscriber.components.values_list("pk", flat=True))
+    if (
+        subscriber.is_active
+        and current == component_ids
+        and subscriber.language == language
+    ):
+        return subscriber  # the same link clicked again
+    subscriber.confirmed_at = timezone.now()
+    subscriber.unsubscribed_at = None
+    subscriber.language = language
+    subscriber.save(update_fields=["confirmed_at", "unsubscribed_at", "language"])
+    subscriber.components.set(Component.objects.filter(pk__in=component_ids))
+    audit_record(
+        action="subscriber.confirmed",
+        obj=subscriber,
+        data={"address": subscriber.masked_address, "components": component_ids},
     )
-    if subscriber.confirmed_at is None or subscriber.unsubscribed_at is not None:
-        subscriber.confirmed_at = timezone.now()
-        subscriber.unsubscribed_at = None
-        subscriber.save(update_fields=["confirmed_at", "unsubscribed_at"])
-        audit_record(
-            action="subscriber.confirmed",
-            obj=subscriber,
-            data={"address": subscriber.masked_address},
-        )
     return subscriber
 
 

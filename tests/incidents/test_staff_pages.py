@@ -321,3 +321,18 @@ def test_the_list_links_each_incident(client, clerk, incident):
     client.force_login(clerk)
     body = client.get("/incidents/").content.decode()
     assert 'href="/incidents/INC-2026-0001/"' in body
+
+
+def test_the_list_takes_a_fixed_number_of_queries(
+    client, lead, db, django_assert_num_queries
+):
+    for _ in range(5):
+        IncidentFactory()
+    client.force_login(lead)
+    client.get("/incidents/")  # warm the session and permission caches
+
+    with django_assert_num_queries(7):
+        client.get("/incidents/")
+    IncidentFactory()
+    with django_assert_num_queries(7):
+        client.get("/incidents/")

@@ -40,7 +40,7 @@ def test_double_opt_in_by_email_then_notices_then_one_click_unsubscribe(client, 
     subscriber = Subscriber.objects.get()
     assert subscriber.address == "Ann@example.com"
     assert subscriber.confirmed_at is None
-    assert list(subscriber.components.all()) == [cards]
+    assert list(subscriber.components.all()) == []
     confirm_notice = Notice.objects.get(kind="subscription_confirm")
     assert confirm_notice.recipient == "Ann@example.com"
 
@@ -52,6 +52,7 @@ def test_double_opt_in_by_email_then_notices_then_one_click_unsubscribe(client, 
     assert client.post(confirm_url).status_code == 200
     subscriber.refresh_from_db()
     assert subscriber.is_active
+    assert list(subscriber.components.all()) == [cards]
 
     # an incident on that component reaches the subscriber
     incident = IncidentFactory()
@@ -164,3 +165,42 @@ def test_the_subscribe_page_renders(client, db):
     ComponentFactory(name="Transfers")
     body = client.get("/status/subscribe/").content.decode()
     assert "Transfers" in body
+
+
+def test_a_request_for_an_active_address_changes_nothing_until_confirmed(client, db):
+    cards = ComponentFactory(name="Card payments")
+    from django.utils import timezone
+
+    subscriber = Subscriber.objects.create(
+        channel="email", address="ann@example.com", confirmed_at=timezone.now()
+    )
+
+    client.post(
+        "/status/subscribe/",
+        {"channel": "email", "address": "ann@example.com", "components": [cards.pk]},
+    )
+
+    subscriber.refresh_from_db()
+    assert subscriber.is_active
+    assert list(subscriber.components.all()) == []
+    notice = Notice.objects.get(kind="subscription_confirm")
+    client.post(_link(notice, "confirm_url"))
+    assert list(subscriber.components.all()) == [cards]
+
+
+def test_an_unsubscribed_address_stays_unsubscribed_until_confirmed_again(client, db):
+    from django.utils import timezone
+
+    subscriber = Subscriber.objects.create(
+        channel="email",
+        address="ann@example.com",
+        confirmed_at=timezone.now(),
+        unsubscribed_at=timezone.now(),
+    )
+
+    client.post(
+        "/status/subscribe/", {"channel": "email", "address": "ann@example.com"}
+    )
+
+    subscriber.refresh_from_db()
+    assert not subscriber.is_active
