@@ -2,6 +2,7 @@
 
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,8 @@ from .models import (
     OutageRole,
     Subscriber,
 )
+
+StrOrPromise = Any  # a str or a lazy translation
 
 LOCAL_INPUT = forms.DateTimeInput(
     attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
@@ -41,7 +44,7 @@ class StyledForm(forms.Form):
 
 
 def _dt_field(
-    label: str, required: bool = False, help_text: str = ""
+    label: StrOrPromise, required: bool = False, help_text: StrOrPromise = ""
 ) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
@@ -77,8 +80,8 @@ class TransitionForm(StyledForm):
     )
 
     def __init__(self, *args: object, allowed: list[str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["status"].choices = [
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [  # type: ignore[attr-defined]
             (value, Incident.Status(value).label) for value in allowed
         ]
 
@@ -108,13 +111,13 @@ class UpdateForm(StyledForm):
     def __init__(
         self, *args: object, incident: Incident, allowed: list[str], **kwargs: object
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["status"].choices = [("", _("(unchanged)"))] + [
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("(unchanged)"))] + [  # type: ignore[attr-defined]
             (value, Incident.Status(value).label) for value in allowed
         ]
-        self.fields["eta_source"].queryset = incident.bank_contacts.order_by(
+        self.fields["eta_source"].queryset = incident.bank_contacts.order_by(  # type: ignore[attr-defined]
             "-contacted_at"
-        )  # type: ignore[attr-defined]
+        )
 
     def texts(self) -> dict[str, str]:
         return {
@@ -168,10 +171,10 @@ class BankContactForm(StyledForm):
     )
 
     def __init__(self, *args: object, incident: Incident, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["corrects"].queryset = incident.bank_contacts.order_by(
+        super().__init__(*args, **kwargs)
+        self.fields["corrects"].queryset = incident.bank_contacts.order_by(  # type: ignore[attr-defined]
             "-contacted_at"
-        )  # type: ignore[attr-defined]
+        )
 
     def contacted_at_aware(self) -> dt.datetime:
         """The local wall-clock time read in the chosen time zone."""

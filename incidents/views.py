@@ -99,13 +99,11 @@ def _detail_context(
     }
     assignments = incident.role_assignments.filter(
         ended_at__isnull=True
-    ).select_related(  # type: ignore[attr-defined]
-        "user"
-    )
+    ).select_related("user")
     may_manage = user.has_perm(MANAGE)
     return {
         "incident": incident,
-        "updates": incident.updates.select_related("created_by", "eta_source"),  # type: ignore[attr-defined]
+        "updates": incident.updates.select_related("created_by", "eta_source"),
         "assignments": assignments,
         "unfilled": [OutageRole(r) for r in roles_unfilled(incident)],
         "required": roles_required(),
@@ -113,8 +111,8 @@ def _detail_context(
             (OutageRole(r).label, ROLE_INSTRUCTIONS[OutageRole(r)])
             for r in sorted(held)
         ],
-        "contacts": incident.bank_contacts.select_related("staff", "corrects"),  # type: ignore[attr-defined]
-        "deposit_count": incident.deposits.count(),  # type: ignore[attr-defined]
+        "contacts": incident.bank_contacts.select_related("staff", "corrects"),
+        "deposit_count": incident.deposits.count(),
         "capture_open": incident.capture_window_open(),
         "may_manage": may_manage,
         "transition_form": forms.get("transition_form")

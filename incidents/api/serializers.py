@@ -16,7 +16,7 @@ from ..models import (
 
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
-    components = serializers.SlugRelatedField(
+    components = serializers.SlugRelatedField(  # type: ignore[var-annotated]
         slug_field="name", many=True, read_only=True
     )
     capture_window_open = serializers.SerializerMethodField()
@@ -68,7 +68,7 @@ class TransitionSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class IncidentUpdateSerializer(serializers.ModelSerializer[IncidentUpdate]):
     texts = serializers.DictField(child=serializers.CharField())
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
 
     class Meta:
         model = IncidentUpdate
@@ -110,7 +110,7 @@ class IncidentUpdateInputSerializer(serializers.Serializer):  # type: ignore[typ
 
 
 class RoleAssignmentSerializer(serializers.ModelSerializer[RoleAssignment]):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
 
     class Meta:
         model = RoleAssignment
@@ -126,8 +126,8 @@ class RoleAssignInputSerializer(serializers.Serializer):  # type: ignore[type-ar
 
 
 class BankContactSerializer(serializers.ModelSerializer[BankContact]):
-    staff = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    staff = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
     has_evidence = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,6 +1,6 @@
 """REST endpoints for incidents: reads for staff who may view, writes call services."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
@@ -10,6 +10,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from outage_desk.models import User
 
 from ..models import BankContact, Incident, IncidentUpdate, RoleAssignment
 from ..selectors import incident_get_for_user
@@ -43,19 +45,25 @@ def _service_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": exc.messages})
 
 
+def _user(request: Request) -> User:
+    """The signed-in caller (IsAuthenticated runs first on every view here)."""
+    return cast(User, request.user)
+
+
 class IncidentMixin:
-    permission_classes = [IsAuthenticated, IncidentPermission]
-    request: Request
-    kwargs: dict[str, Any]
+    """Fetches the incident named in the URL through the scoped helper."""
 
     def incident(self) -> Incident:
+        view = cast(APIView, self)
         return incident_get_for_user(
-            user=self.request.user, reference=self.kwargs["reference"]
-        )  # type: ignore[arg-type]
+            user=_user(view.request), reference=view.kwargs["reference"]
+        )
 
 
 class IncidentListView(IncidentMixin, generics.ListAPIView):  # type: ignore[type-arg]
     """Incidents, newest first; POST opens one (or schedules maintenance)."""
+
+    permission_classes = [IsAuthenticated, IncidentPermission]
 
     serializer_class = s.IncidentSerializer
     queryset = Incident.objects.prefetch_related("components").order_by("-declared_at")
@@ -68,7 +76,7 @@ class IncidentListView(IncidentMixin, generics.ListAPIView):  # type: ignore[typ
         data = s.IncidentOpenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            incident = incident_open(opened_by=request.user, **data.validated_data)  # type: ignore[arg-type]
+            incident = incident_open(opened_by=_user(request), **data.validated_data)
         except DjangoValidationError as exc:
             raise _service_error(exc) from exc
         return Response(
@@ -77,6 +85,8 @@ class IncidentListView(IncidentMixin, generics.ListAPIView):  # type: ignore[typ
 
 
 class IncidentDetailView(IncidentMixin, APIView):
+    permission_classes = [IsAuthenticated, IncidentPermission]
+
     @extend_schema(responses=s.IncidentSerializer)
     def get(self, request: Request, reference: str) -> Response:
         return Response(s.IncidentSerializer(self.incident()).data)
@@ -84,6 +94,8 @@ class IncidentDetailView(IncidentMixin, APIView):
 
 class IncidentStatusView(IncidentMixin, APIView):
     """Move the incident to another status (the lifecycle table decides)."""
+
+    permission_classes = [IsAuthenticated, IncidentPermission]
 
     @extend_schema(request=s.TransitionSerializer, responses=s.IncidentSerializer)
     def post(self, request: Request, reference: str) -> Response:
@@ -94,7 +106,7 @@ class IncidentStatusView(IncidentMixin, APIView):
                 incident=self.incident(),
                 to_status=data.validated_data["status"],
                 at=data.validated_data["at"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=_user(request),
             )
         except DjangoValidationError as exc:
             raise _service_error(exc) from exc
@@ -102,12 +114,13 @@ class IncidentStatusView(IncidentMixin, APIView):
 
 
 class IncidentUpdateListView(IncidentMixin, generics.ListAPIView):  # type: ignore[type-arg]
+    permission_classes = [IsAuthenticated, IncidentPermission]
     serializer_class = s.IncidentUpdateSerializer
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return IncidentUpdate.objects.none()
-        return self.incident().updates.select_related("created_by")  # type: ignore[attr-defined]
+        return self.incident().updates.select_related("created_by")
 
     @extend_schema(
         request=s.IncidentUpdateInputSerializer,
@@ -119,8 +132,8 @@ class IncidentUpdateListView(IncidentMixin, generics.ListAPIView):  # type: igno
         try:
             update = incident_update_post(
                 incident=self.incident(),
-                author=request.user,
-                **data.validated_data,  # type: ignore[arg-type]
+                author=_user(request),
+                **data.validated_data,
             )
         except DjangoValidationError as exc:
             raise _service_error(exc) from exc
@@ -130,12 +143,13 @@ class IncidentUpdateListView(IncidentMixin, generics.ListAPIView):  # type: igno
 
 
 class RoleListView(IncidentMixin, generics.ListAPIView):  # type: ignore[type-arg]
+    permission_classes = [IsAuthenticated, IncidentPermission]
     serializer_class = s.RoleAssignmentSerializer
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return RoleAssignment.objects.none()
-        return self.incident().role_assignments.select_related("user")  # type: ignore[attr-defined]
+        return self.incident().role_assignments.select_related("user")
 
     @extend_schema(
         request=s.RoleAssignInputSerializer, responses={201: s.RoleAssignmentSerializer}
@@ -146,8 +160,8 @@ class RoleListView(IncidentMixin, generics.ListAPIView):  # type: ignore[type-ar
         try:
             assignment = role_assign(
                 incident=self.incident(),
-                assigned_by=request.user,
-                **data.validated_data,  # type: ignore[arg-type]
+                assigned_by=_user(request),
+                **data.validated_data,
             )
         except DjangoValidationError as exc:
             raise _service_error(exc) from exc
@@ -159,12 +173,14 @@ class RoleListView(IncidentMixin, generics.ListAPIView):  # type: ignore[type-ar
 class BankContactListView(IncidentMixin, generics.ListAPIView):  # type: ignore[type-arg]
     """The append-only bank-contact log (evidence files are uploaded on the staff page)."""
 
+    permission_classes = [IsAuthenticated, IncidentPermission]
+
     serializer_class = s.BankContactSerializer
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return BankContact.objects.none()
-        return self.incident().bank_contacts.select_related("staff", "recorded_by")  # type: ignore[attr-defined]
+        return self.incident().bank_contacts.select_related("staff", "recorded_by")
 
     @extend_schema(
         request=s.BankContactInputSerializer, responses={201: s.BankContactSerializer}
@@ -175,8 +191,8 @@ class BankContactListView(IncidentMixin, generics.ListAPIView):  # type: ignore[
         try:
             entry = bank_contact_record(
                 incident=self.incident(),
-                staff=request.user,  # type: ignore[arg-type]
-                recorded_by=request.user,  # type: ignore[arg-type]
+                staff=_user(request),
+                recorded_by=_user(request),
                 **data.validated_data,
             )
         except DjangoValidationError as exc:

@@ -41,7 +41,7 @@ def status_cache_invalidate() -> None:
 
 
 def absolute_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    return str(settings.SITE_URL).rstrip("/") + path
 
 
 def subscriber_unsubscribe_url(subscriber: Subscriber) -> str:
