@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, connections
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
@@ -172,12 +173,23 @@ def status_snapshot(
 ) -> dict[str, Any]:
     """Everything the public status page shows, in ``language``, from the cache if fresh."""
     language = language or translation.get_language() or settings.LANGUAGE_CODE
-    key = f"incidents:status:{status_cache_version()}:{language}:{history_limit}"
-    snapshot = cache.get(key)
-    if snapshot is None:
-        with translation.override(language):
-            snapshot = _build_snapshot(language, history_limit)
-        cache.set(key, snapshot, settings.INCIDENTS_STATUS_CACHE_SECONDS)
+    last_key = f"incidents:status:last:{language}:{history_limit}"
+    try:
+        key = f"incidents:status:{status_cache_version()}:{language}:{history_limit}"
+        snapshot = cache.get(key)
+        if snapshot is None:
+            with translation.override(language):
+                snapshot = _build_snapshot(language, history_limit)
+            cache.set(key, snapshot, settings.INCIDENTS_STATUS_CACHE_SECONDS)
+            cache.set(last_key, snapshot, None)
+    except DatabaseError:
+        # The page customers check during an outage must not fail with it: serve
+        # the last snapshot we built, marked stale, with the unavailable banner.
+        last = cache.get(last_key)
+        if last is None:
+            raise
+        connections["default"].close()
+        return {**last, "stale": True, "banner": True}
     return snapshot  # type: ignore[no-any-return]
 
 

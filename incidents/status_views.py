@@ -43,6 +43,8 @@ def status_page(request: HttpRequest) -> HttpResponse:
     snapshot = status_snapshot()
     ctx = {
         "banner": snapshot["banner"],
+        "stale": snapshot.get("stale", False),
+        "generated_at": parse_iso(snapshot["generated_at"]),
         "components": snapshot["components"],
         "incidents": [_with_times(i) for i in snapshot["incidents"]],
         "maintenance": [_with_times(i) for i in snapshot["maintenance"]],

@@ -198,7 +198,9 @@ def incident_transition(
             )
         locked.restored_at = at
         fields.append("restored_at")
-    elif old in (S.SCHEDULED,) and to_status == S.IN_PROGRESS and at:
+    elif old == S.SCHEDULED and to_status == S.IN_PROGRESS and at:
+        # Maintenance that really began earlier or later than planned: the
+        # capture window follows the real start.
         locked.impact_started_at = at
         fields.append("impact_started_at")
     locked.status = to_status
@@ -211,6 +213,7 @@ def incident_transition(
         data={
             "from": old,
             "to": to_status,
+            "impact_started_at": locked.impact_started_at,
             "restored_at": locked.restored_at,
         },
     )

@@ -172,3 +172,28 @@ def test_history_lists_resolved_incidents(client, db):
 def test_the_page_needs_no_login_and_is_mobile_ready(client, db):
     body = client.get("/status/").content.decode()
     assert 'name="viewport"' in body
+
+
+def test_the_last_snapshot_is_served_marked_stale_when_the_database_fails(
+    client, outage, monkeypatch
+):
+    from django.db import DatabaseError
+
+    from incidents import selectors
+
+    client.get("/status/")  # builds and keeps the last good snapshot
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("database unavailable")
+
+    # A real outage of the database cannot be staged inside the test transaction.
+    monkeypatch.setattr(selectors, "_build_snapshot", broken)
+    monkeypatch.setattr(selectors, "status_cache_version", lambda: "new-version")
+
+    response = client.get("/status/")
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "We are looking into it." in body
+    assert 'data-testid="unavailable-banner"' in body
+    assert "Last updated" in body
