@@ -129,7 +129,10 @@ def _detail_context(
 @login_required
 def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
     incident = incident_get_for_user(user=request.user, reference=reference)  # type: ignore[arg-type]
-    return render(request, "incidents/detail.html", _detail_context(request, incident))
+    # htmx polls the timeline (and the deposit counter, out of band) while staff watch.
+    partial = bool(getattr(request, "htmx", False))
+    template = "incidents/detail.html#timeline" if partial else "incidents/detail.html"
+    return render(request, template, _detail_context(request, incident))
 
 
 def _action(

@@ -336,3 +336,18 @@ def test_the_list_takes_a_fixed_number_of_queries(
     IncidentFactory()
     with django_assert_num_queries(7):
         client.get("/incidents/")
+
+
+def test_htmx_polling_gets_only_the_timeline_and_the_counter(client, lead, incident):
+    client.force_login(lead)
+
+    response = client.get("/incidents/INC-2026-0001/", headers={"HX-Request": "true"})
+
+    body = response.content.decode()
+    assert body.lstrip().startswith(
+        '<section aria-labelledby="timeline-h" id="timeline"'
+    )
+    assert (
+        'id="deposit-count" data-testid="deposit-count" hx-swap-oob="true">0<' in body
+    )
+    assert "<html" not in body
