@@ -170,6 +170,8 @@ def test_the_contact_form_logs_in_the_chosen_time_zone(client, lead, incident):
     entry = BankContact.objects.get()
     assert entry.contacted_at == local.replace(second=0, microsecond=0)
     assert entry.contacted_tz == "Asia/Shanghai"
+    page = client.get("/incidents/INC-2026-0001/").content.decode()
+    assert f"{local:%Y-%m-%d %H:%M} CST (Asia/Shanghai;" in page
 
 
 def test_a_follow_up_in_the_past_is_refused_on_the_form(client, lead, incident):
