@@ -86,7 +86,8 @@ class StatusFeed(Feed):  # type: ignore[type-arg]
         return f"{reverse('status')}#{item.incident.reference}"
 
     def item_guid(self, item: IncidentUpdate) -> str:
-        return f"{item.incident.reference}:update:{item.pk}"
+        # An Atom id must be an IRI that never changes: a tag URI (RFC 4151).
+        return f"tag:outage-desk,{item.created_at:%Y-%m-%d}:{item.incident.reference}/update/{item.pk}"
 
     item_guid_is_permalink = False
 

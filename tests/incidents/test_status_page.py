@@ -151,7 +151,8 @@ def test_the_atom_feed_has_every_public_update(
         "We are looking into it.",
     ]
     assert entries[0].find(f"{ATOM}title").text == "Card payments down: Resolved"
-    assert entries[0].find(f"{ATOM}id").text.startswith("INC-2026-0001:update:")
+    assert entries[0].find(f"{ATOM}id").text.startswith("tag:outage-desk,")
+    assert ":INC-2026-0001/update/" in entries[0].find(f"{ATOM}id").text
 
 
 def test_history_lists_resolved_incidents(client, db):
