@@ -209,7 +209,12 @@ def maintenance_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
     for incident in planned.filter(
         status=Incident.Status.SCHEDULED, impact_started_at__lte=now
     ).order_by("pk"):
-        incident_transition(incident=incident, to_status=Incident.Status.IN_PROGRESS)
+        try:
+            incident_transition(
+                incident=incident, to_status=Incident.Status.IN_PROGRESS
+            )
+        except ValidationError:
+            continue  # another tick (or a person) moved it first
         incident_notify_subscribers(
             incident=incident,
             kind=NoticeKind.OUTAGE_STARTED,
@@ -220,11 +225,14 @@ def maintenance_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
         status=Incident.Status.IN_PROGRESS, planned_end_at__lte=now
     ).order_by("pk"):
         assert incident.planned_end_at is not None  # noqa: S101 (filtered above)
-        incident_transition(
-            incident=incident,
-            to_status=Incident.Status.COMPLETED,
-            at=min(incident.planned_end_at, now),
-        )
+        try:
+            incident_transition(
+                incident=incident,
+                to_status=Incident.Status.COMPLETED,
+                at=min(incident.planned_end_at, now),
+            )
+        except ValidationError:
+            continue
         incident_notify_subscribers(
             incident=incident, kind=NoticeKind.RESOLVED, event="maintenance-completed"
         )
