@@ -57,6 +57,9 @@ def _dt_field(
 
 class IncidentOpenForm(StyledForm):
     title = forms.CharField(label=_("Title"), max_length=200)
+    title_zh_hans = forms.CharField(
+        label=_("Title (Chinese)"), max_length=200, required=False
+    )
     planned = forms.BooleanField(label=_("Planned maintenance"), required=False)
     severity = forms.ChoiceField(
         label=_("Severity"), choices=Incident.Severity.choices, initial="major"

@@ -12,6 +12,8 @@ class Component(models.Model):
     """A status-page component customers recognise ("Card payments", "Transfers")."""
 
     name = models.CharField(max_length=100, unique=True)
+    # language code -> name for customers reading another language ("zh-hans").
+    name_translations = models.JSONField(default=dict, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -45,6 +47,8 @@ class Incident(models.Model):
 
     reference = models.CharField(max_length=20, unique=True)
     title = models.CharField(max_length=200)
+    # language code -> title on the status page for readers of other languages.
+    title_translations = models.JSONField(default=dict, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.UNPLANNED)
     severity = models.CharField(
         max_length=20, choices=Severity.choices, default=Severity.MAJOR

@@ -103,12 +103,14 @@ def _incident_data(incident: Incident, language: str) -> dict[str, Any]:
     ]
     return {
         "reference": incident.reference,
-        "title": incident.title,
+        "title": text_in(
+            {"en": incident.title, **incident.title_translations}, language
+        ),
         "kind": incident.kind,
         "severity": incident.severity,
         "status": incident.status,
         "status_label": str(incident.get_status_display()),
-        "components": [c.name for c in incident.components.all()],
+        "components": [_component_name(c, language) for c in incident.components.all()],
         "starts_at": incident.impact_started_at.isoformat(),
         "ends_at": incident.planned_end_at.isoformat()
         if incident.planned_end_at
@@ -118,6 +120,10 @@ def _incident_data(incident: Incident, language: str) -> dict[str, Any]:
         else None,
         "updates": updates,
     }
+
+
+def _component_name(component: Component, language: str) -> str:
+    return text_in({"en": component.name, **component.name_translations}, language)
 
 
 def _component_status(incident: Incident) -> str:
@@ -147,17 +153,21 @@ def _build_snapshot(language: str, history_limit: int) -> dict[str, Any]:
             :history_limit
         ]
     )
-    components = {c.name: "operational" for c in Component.objects.all()}
+    all_components = list(Component.objects.all())
+    components = {c.pk: "operational" for c in all_components}
+    names = {c.pk: _component_name(c, language) for c in all_components}
     for incident in open_list:
         state = _component_status(incident)
         for component in incident.components.all():
-            if COMPONENT_RANK[state] > COMPONENT_RANK[components[component.name]]:
-                components[component.name] = state
+            if COMPONENT_RANK[state] > COMPONENT_RANK[components[component.pk]]:
+                components[component.pk] = state
     banner = StatusBanner.objects.filter(pk=1, active=True).exists()
     return {
         "generated_at": timezone.now().isoformat(),
         "banner": banner,
-        "components": [{"name": name, "status": s} for name, s in components.items()],
+        "components": [
+            {"name": names[pk], "status": state} for pk, state in components.items()
+        ],
         "incidents": [
             _incident_data(i, language) for i in open_list if i.status != "scheduled"
         ],

@@ -77,7 +77,12 @@ class StatusFeed(Feed):  # type: ignore[type-arg]
         return list(public_updates_for_feed())
 
     def item_title(self, item: IncidentUpdate) -> str:
-        return f"{item.incident.title}: {item.get_status_display()}"
+        incident = item.incident
+        title = text_in(
+            {"en": incident.title, **incident.title_translations},
+            translation.get_language() or "en",
+        )
+        return f"{title}: {item.get_status_display()}"
 
     def item_description(self, item: IncidentUpdate) -> str:
         return text_in(item.texts, translation.get_language() or "en")

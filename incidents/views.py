@@ -74,6 +74,7 @@ def incident_create(request: HttpRequest) -> HttpResponse:
                 ends_at=data["ends_at"],
                 severity=data["severity"],
                 components=list(data["components"]),
+                title_translations={"zh-hans": data["title_zh_hans"]},
                 opened_by=request.user,  # type: ignore[arg-type]
             )
         except ValidationError as exc:

@@ -27,6 +27,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
         fields = [
             "reference",
             "title",
+            "title_translations",
             "kind",
             "severity",
             "status",
@@ -50,6 +51,9 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
 
 class IncidentOpenSerializer(serializers.Serializer):  # type: ignore[type-arg]
     title = serializers.CharField(max_length=200)
+    title_translations = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict
+    )
     planned = serializers.BooleanField(default=False)
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

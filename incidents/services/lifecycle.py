@@ -3,6 +3,7 @@
 import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -46,6 +47,7 @@ RESTORED_IN_FUTURE = "The restore time {at} is in the future."
 ENDS_BEFORE_START = "The maintenance end {end} is before its start {start}."
 ENDS_ONLY_PLANNED = "Only planned maintenance has a planned end."
 TITLE_REQUIRED = "The title is required."
+LANGUAGE_UNKNOWN = "“{code}” is not a language of this site."
 INCIDENT_ALREADY_FINAL = "Incident {reference} is already {status}."
 
 
@@ -68,10 +70,21 @@ def _next_reference(year: int) -> str:
 
 
 def _validate_open(
-    *, title: str, planned: bool, starts_at: dt.datetime, ends_at: dt.datetime | None
+    *,
+    title: str,
+    planned: bool,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime | None,
+    title_translations: dict[str, str],
 ) -> None:
     if not title.strip():
         raise ValidationError({"title": TITLE_REQUIRED})
+    known = {code for code, _name in settings.LANGUAGES}
+    for code in title_translations:
+        if code not in known:
+            raise ValidationError(
+                {"title_translations": LANGUAGE_UNKNOWN.format(code=code)}
+            )
     if ends_at is not None and not planned:
         raise ValidationError({"ends_at": ENDS_ONLY_PLANNED})
     if ends_at is not None and ends_at < starts_at:
@@ -89,6 +102,7 @@ def incident_open(
     severity: str = Incident.Severity.MAJOR,
     components: Iterable[Component] = (),
     capture_grace: dt.timedelta | None = None,
+    title_translations: dict[str, str] | None = None,
     opened_by: User | None = None,
 ) -> Incident:
     """Declare an outage (or schedule maintenance) and give it the next INC-YYYY-NNNN.
@@ -98,7 +112,13 @@ def incident_open(
     """
     now = timezone.now()
     starts_at = starts_at or now
-    _validate_open(title=title, planned=planned, starts_at=starts_at, ends_at=ends_at)
+    _validate_open(
+        title=title,
+        planned=planned,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        title_translations=title_translations or {},
+    )
     Incident.Severity(severity)
     status = S.SCHEDULED if planned else S.INVESTIGATING
     if planned and starts_at <= now:
@@ -111,6 +131,11 @@ def incident_open(
                 incident = Incident.objects.create(
                     reference=_next_reference(now.year),
                     title=title.strip(),
+                    title_translations={
+                        code: text.strip()
+                        for code, text in (title_translations or {}).items()
+                        if text and text.strip()
+                    },
                     kind=Incident.Kind.PLANNED if planned else Incident.Kind.UNPLANNED,
                     severity=severity,
                     status=status,

@@ -328,3 +328,14 @@ def test_incident_resolve_command_names_an_unknown_reference():
         CommandError, match="No incident has the reference “INC-2026-9999”"
     ):
         call_command("incident_resolve", "INC-2026-9999")
+
+
+@pytest.mark.django_db
+def test_a_title_in_an_unknown_language_is_refused_and_changes_nothing():
+    from incidents.services.lifecycle import LANGUAGE_UNKNOWN
+
+    with pytest.raises(ValidationError) as exc:
+        incident_open(title="Down", title_translations={"fr": "En panne"})
+
+    assert exc.value.messages == [LANGUAGE_UNKNOWN.format(code="fr")]
+    assert Incident.objects.count() == 0

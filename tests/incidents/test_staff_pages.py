@@ -124,7 +124,12 @@ def test_the_open_form_creates_an_incident(client, lead, db):
     client.force_login(lead)
 
     response = client.post(
-        "/incidents/open/", {"title": "Transfers failing", "severity": "minor"}
+        "/incidents/open/",
+        {
+            "title": "Transfers failing",
+            "title_zh_hans": "转账失败",
+            "severity": "minor",
+        },
     )
 
     incident = Incident.objects.get()
@@ -132,6 +137,7 @@ def test_the_open_form_creates_an_incident(client, lead, db):
     assert response["Location"] == f"/incidents/{incident.reference}/"
     assert incident.created_by == lead
     assert incident.severity == "minor"
+    assert incident.title_translations == {"zh-hans": "转账失败"}
 
 
 def test_the_role_form_assigns_and_the_release_button_ends(

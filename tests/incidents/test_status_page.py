@@ -198,3 +198,28 @@ def test_the_last_snapshot_is_served_marked_stale_when_the_database_fails(
     assert "We are looking into it." in body
     assert 'data-testid="unavailable-banner"' in body
     assert "Last updated" in body
+
+
+def test_titles_and_service_names_follow_the_reader_language(client, db, lead):
+    from incidents.services import incident_open
+
+    cards = ComponentFactory(
+        name="Card payments", name_translations={"zh-hans": "银行卡支付"}
+    )
+    incident_open(
+        title="Cards down",
+        title_translations={"zh-hans": "银行卡支付故障"},
+        components=[cards],
+        opened_by=lead,
+    )
+    cache.clear()
+
+    zh = client.get(
+        "/status/status.json", headers={"accept-language": "zh-hans"}
+    ).json()
+    en = client.get("/status/status.json").json()
+
+    assert zh["incidents"][0]["title"] == "银行卡支付故障"
+    assert zh["incidents"][0]["components"] == ["银行卡支付"]
+    assert zh["components"] == [{"name": "银行卡支付", "status": "partial_outage"}]
+    assert en["incidents"][0]["title"] == "Cards down"
