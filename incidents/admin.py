@@ -1,15 +1,76 @@
-from django.contrib import admin
+"""Admin for incidents. Logs and timelines are read-only here: writes go through the
+staff screens, whose services audit every change."""
 
-from .models import Component, Incident
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import (
+    BankContact,
+    Component,
+    Incident,
+    IncidentUpdate,
+    RoleAssignment,
+    StatusBanner,
+    Subscriber,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Viewable, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class UpdateInline(ReadOnlyInline):
+    model = IncidentUpdate
+    fields = ["created_at", "audience", "status", "texts", "eta", "notify_customers"]
+
+
+class RoleInline(ReadOnlyInline):
+    model = RoleAssignment
+    fields = ["role", "user", "assigned_at", "ended_at"]
+
+
+class ContactInline(ReadOnlyInline):
+    model = BankContact
+    fields = [
+        "contacted_at",
+        "channel",
+        "bank_ticket_ref",
+        "summary",
+        "follow_up_due_at",
+    ]
 
 
 @admin.register(Component)
-class ComponentAdmin(admin.ModelAdmin):
+class ComponentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "position"]
+    list_editable = ["position"]
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
         "reference",
         "title",
@@ -20,4 +81,63 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "severity", "status"]
     search_fields = ["reference", "title"]
-    readonly_fields = ["reference", "status"]
+    # Status and restore move only through the lifecycle services (audited).
+    readonly_fields = [
+        "reference",
+        "kind",
+        "status",
+        "declared_at",
+        "first_notice_at",
+        "restored_at",
+        "reminders_sent",
+        "created_by",
+    ]
+    inlines = [UpdateInline, RoleInline, ContactInline]
+
+
+@admin.register(IncidentUpdate)
+class IncidentUpdateAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "created_at", "audience", "status", "notify_customers"]
+    list_filter = ["audience", "notify_customers"]
+    search_fields = ["incident__reference"]
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "role", "user", "assigned_at", "ended_at"]
+    list_filter = ["role"]
+    search_fields = ["incident__reference", "user__username"]
+
+
+@admin.register(BankContact)
+class BankContactAdmin(ReadOnlyAdmin):
+    list_display = [
+        "incident",
+        "contacted_at",
+        "channel",
+        "bank_ticket_ref",
+        "staff",
+        "follow_up_due_at",
+        "escalation",
+    ]
+    list_filter = ["channel", "escalation"]
+    search_fields = ["incident__reference", "bank_ticket_ref", "bank_agent"]
+    exclude = ["evidence"]  # served only through the permission-checked view
+
+
+@admin.register(StatusBanner)
+class StatusBannerAdmin(ReadOnlyAdmin):
+    list_display = ["active", "changed_by", "changed_at"]
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(ReadOnlyAdmin):
+    list_display = [
+        "channel",
+        "masked_address",
+        "language",
+        "confirmed_at",
+        "unsubscribed_at",
+    ]
+    list_filter = ["channel", "language"]
+    search_fields = ["address"]

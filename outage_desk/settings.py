@@ -313,3 +313,36 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# incidents
+INCIDENTS_REQUIRED_ROLES = env.list(
+    "INCIDENTS_REQUIRED_ROLES",
+    default=["lead", "phone_desk", "status_publisher", "bank_liaison"],
+)
+INCIDENTS_EVIDENCE_MAX_BYTES = env.int(
+    "INCIDENTS_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024
+)
+INCIDENTS_EVIDENCE_TYPES = [".pdf", ".png", ".jpg", ".jpeg", ".txt", ".eml", ".msg"]
+# Minutes before a maintenance starts at which subscribers are reminded.
+INCIDENTS_MAINTENANCE_REMINDERS = env.list(
+    "INCIDENTS_MAINTENANCE_REMINDERS", cast=int, default=[24 * 60, 60]
+)
+INCIDENTS_STATUS_CACHE_SECONDS = env.int("INCIDENTS_STATUS_CACHE_SECONDS", default=60)
+# Subscription requests allowed per hour, per address and per client IP.
+INCIDENTS_SUBSCRIBE_PER_ADDRESS = env.int("INCIDENTS_SUBSCRIBE_PER_ADDRESS", default=3)
+INCIDENTS_SUBSCRIBE_PER_IP = env.int("INCIDENTS_SUBSCRIBE_PER_IP", default=10)
+INCIDENTS_SUBSCRIBE_CONFIRM_DAYS = 7
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # every minute: planned maintenance starts/ends on time, reminders go out
+        "incidents-maintenance-tick": {
+            "task": "incidents.tasks.maintenance_tick",
+            "schedule": 60.0,
+        },
+        # every 5 minutes: unfilled roles (leads, hourly dedupe), overdue follow-ups
+        "incidents-staff-reminders": {
+            "task": "incidents.tasks.staff_reminders",
+            "schedule": 300.0,
+        },
+    }
+)

@@ -7,6 +7,7 @@ from . import account_views, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
+    path("incidents/", include("incidents.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"

@@ -83,30 +83,18 @@ def test_tokens_through_the_api(client, clerk):
     )
 
 
-def test_requests_are_rate_limited_per_token(client, clerk, settings):
-    from django.core.cache import cache
-    from rest_framework.settings import api_settings
-
-    cache.clear()
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/minute"}
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": rates,
-    }
+def test_requests_are_rate_limited_per_token(client, clerk, monkeypatch):
     from outage_desk.api.throttling import PerTokenRateThrottle
 
-    PerTokenRateThrottle.THROTTLE_RATES = rates
-    try:
-        _t1, first = api_token_create(user=clerk, name="one")
-        _t2, second = api_token_create(user=clerk, name="two")
+    # THROTTLE_RATES is read from the settings once, at import; patch the class.
+    monkeypatch.setattr(PerTokenRateThrottle, "THROTTLE_RATES", {"token": "3/minute"})
+    _t1, first = api_token_create(user=clerk, name="one")
+    _t2, second = api_token_create(user=clerk, name="two")
 
-        codes = [
-            client.get("/api/v1/me/", headers=auth(first)).status_code for _ in range(4)
-        ]
-        other = client.get("/api/v1/me/", headers=auth(second)).status_code
-    finally:
-        PerTokenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-        cache.clear()
+    codes = [
+        client.get("/api/v1/me/", headers=auth(first)).status_code for _ in range(4)
+    ]
+    other = client.get("/api/v1/me/", headers=auth(second)).status_code
 
     assert codes == [200, 200, 200, 429]
     assert other == 200

@@ -90,7 +90,8 @@ def serious_accessibility_violations(page) -> list[str]:
     page.evaluate(AXE.read_text())
     result = page.evaluate("async () => await axe.run(document)")
     return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes: "
+        f"{[n['target'] for n in v['nodes']]})"
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]

@@ -1,0 +1,131 @@
+"""Helpers shared by the incident services: subscriber notices and the status cache."""
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import translation
+
+from notifications.services import Recipient, notify
+
+from ..models import Incident, Subscriber
+
+STATUS_CACHE_VERSION_KEY = "incidents:status:version"
+UNSUBSCRIBE_SALT = "incidents.subscriber.unsubscribe"
+CONFIRM_SALT = "incidents.subscriber.confirm"
+
+
+def status_cache_version() -> str:
+    """The current version of everything the public status page shows."""
+    version = cache.get(STATUS_CACHE_VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        cache.add(STATUS_CACHE_VERSION_KEY, version, None)
+        version = cache.get(STATUS_CACHE_VERSION_KEY, version)
+    return str(version)
+
+
+def status_cache_invalidate() -> None:
+    """After commit, start a new cache version so the status page shows the change."""
+
+    def bump() -> None:
+        cache.set(STATUS_CACHE_VERSION_KEY, uuid.uuid4().hex, None)
+
+    transaction.on_commit(bump)
+
+
+def absolute_url(path: str) -> str:
+    return str(settings.SITE_URL).rstrip("/") + path
+
+
+def subscriber_unsubscribe_url(subscriber: Subscriber) -> str:
+    token = signing.dumps({"s": subscriber.pk}, salt=UNSUBSCRIBE_SALT)
+    return absolute_url(reverse("status-unsubscribe", args=[token]))
+
+
+def subscriber_confirm_url(
+    subscriber: Subscriber, *, component_ids: list[int], language: str
+) -> str:
+    """A signed link carrying the choices, applied only when the owner confirms."""
+    token = signing.dumps(
+        {
+            "s": subscriber.pk,
+            "a": subscriber.address,
+            "c": component_ids,
+            "l": language,
+        },
+        salt=CONFIRM_SALT,
+    )
+    return absolute_url(reverse("status-confirm", args=[token]))
+
+
+def incident_subscribers(incident: Incident) -> QuerySet[Subscriber]:
+    """Confirmed subscribers to every incident or to one of this incident's components."""
+    component_ids = list(incident.components.values_list("pk", flat=True))
+    return (
+        Subscriber.objects.filter(
+            confirmed_at__isnull=False, unsubscribed_at__isnull=True
+        )
+        .filter(Q(components__isnull=True) | Q(components__in=component_ids))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def text_in(texts: dict[str, str], language: str) -> str:
+    """Pick ``language`` from a {language: text} mapping, falling back to English."""
+    return (
+        texts.get(language)
+        or texts.get(language.split("-")[0])
+        or texts.get("en")
+        or next(iter(texts.values()), "")
+    )
+
+
+def incident_notify_subscribers(
+    *,
+    incident: Incident,
+    kind: str,
+    event: str,
+    texts: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+    supersede_key: str = "",
+    subscribers: Iterable[Subscriber] | None = None,
+) -> int:
+    """Write one notice per subscriber (each with its own unsubscribe link).
+
+    ``event`` names the cause inside the incident ("opened", "update:12"), so a
+    repeated call adds nothing. Returns how many subscribers were addressed.
+    """
+    count = 0
+    status_url = absolute_url(reverse("status"))
+    for subscriber in subscribers or incident_subscribers(incident):
+        with translation.override(subscriber.language):
+            status_label = str(Incident.Status(incident.status).label)
+        context: dict[str, Any] = {
+            "reference": incident.reference,
+            "title": incident.title,
+            "status": status_label,
+            "text": text_in(texts or {}, subscriber.language),
+            "status_url": status_url,
+            "unsubscribe_url": subscriber_unsubscribe_url(subscriber),
+            **(extra or {}),
+        }
+        notify(
+            kind=kind,
+            recipients=[
+                Recipient(subscriber.channel, subscriber.address, subscriber.language)
+            ],
+            context=context,
+            dedupe_key=f"incident:{incident.reference}:{event}",
+            subject_refs=[f"incident:{incident.reference}"],
+            supersede_key=supersede_key,
+        )
+        count += 1
+    return count
