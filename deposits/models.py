@@ -337,3 +337,33 @@ class DepositEvidence(models.Model):
             "image/jpeg": ".jpg",
             "application/pdf": ".pdf",
         }.get(self.content_type, ".bin")
+
+
+class ImportLog(models.Model):
+    """One run of an import: what came in, from where, and when the copy was refreshed."""
+
+    class Kind(models.TextChoices):
+        BRANCHES = "branches", _("Branches")
+        CUSTOMERS = "customers", _("Customers")
+        DEPOSITS = "deposits", _("Deposit log")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.imported_at:%Y-%m-%d %H:%M}"

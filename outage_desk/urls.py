@@ -21,6 +21,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", include("incidents.urls")),
+    path("deposits/", include("deposits.urls")),
     path("status/", include("incidents.status_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

@@ -42,11 +42,14 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("clerk", ["Home", "Incidents", "Status page"]),
-        ("supervisor", ["Home", "Incidents", "Status page"]),
+        ("clerk", ["Home", "Incidents", "Capture", "Status page"]),
+        ("supervisor", ["Home", "Incidents", "Capture", "Supervision", "Status page"]),
         ("lead", ["Home", "Incidents", "Status page", "Admin"]),
         ("finance", ["Home", "Incidents", "Status page"]),
-        ("admin_user", ["Home", "Incidents", "Status page", "Admin"]),
+        (
+            "admin_user",
+            ["Home", "Incidents", "Capture", "Supervision", "Status page", "Admin"],
+        ),
     ],
 )
 def test_each_role_sees_its_own_navigation(client, request, persona, expected):
@@ -80,4 +83,4 @@ def test_the_language_switcher_serves_simplified_chinese(client, clerk):
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
-    assert nav_labels(html) == ["首页", "事件", "状态页"]
+    assert nav_labels(html) == ["首页", "事件", "存款录入", "状态页"]
