@@ -99,7 +99,7 @@ def deposit_totals_today(*, user: User) -> list[dict[str, Any]]:
     """Today's counted totals of the user's branch per currency and channel."""
     if user.branch is None:
         return []
-    return list(
+    rows = list(
         deposit_list_for_user(user=user)
         .filter(
             branch_id=user.branch_id, recorded_at__gte=branch_today_start(user.branch)
@@ -109,6 +109,9 @@ def deposit_totals_today(*, user: User) -> list[dict[str, Any]]:
         .annotate(total=Sum("amount"), count=Count("pk"))
         .order_by("currency", "channel")
     )
+    for row in rows:
+        row["channel_label"] = Deposit.Channel(row["channel"]).label
+    return rows
 
 
 def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:

@@ -299,7 +299,7 @@ def test_todays_list_is_scoped_sorted_and_totalled(
     assert "N-1" not in body
     totals = body.split('data-testid="totals"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(
-        r"<tr><td>(\w+)</td><td>(\w+)</td>\s*<td[^>]*>(\d+)</td><td[^>]*>([\d.,]+)</td>",
+        r"<tr><td>(\w+)</td><td data-channel=\"(\w+)\">[^<]*</td>\s*<td[^>]*>(\d+)</td><td[^>]*>([\d.,]+)</td>",
         totals,
     )
     assert rows == [("GBP", "cash", "2", "15.25"), ("USD", "phone", "1", "1.00")]
@@ -366,3 +366,4 @@ def test_the_receipt_is_in_the_customers_language(
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
+    assert b"STSong-Light" in pdf.content
