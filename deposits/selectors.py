@@ -16,6 +16,8 @@ from .models import Branch, Customer, Deposit, DepositConflict, DepositReversal
 # Two deposits of one account and amount this close together may be one deposit.
 DUPLICATE_WINDOW = dt.timedelta(minutes=30)
 SEARCH_LIMIT = 10
+# Trigram indexes serve patterns of three characters or more.
+SEARCH_MIN_LENGTH = 3
 
 
 def _branch_scope(user: User, field: str = "branch_id") -> Q:
@@ -117,7 +119,7 @@ def deposit_totals_today(*, user: User) -> list[dict[str, Any]]:
 def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
     """Customers whose account, name or phone contains the text (trigram-indexed)."""
     query = query.strip()
-    if len(query) < 2:
+    if len(query) < SEARCH_MIN_LENGTH:
         return []
     exact = list(Customer.objects.filter(account__iexact=query)[:1])
     rest = (

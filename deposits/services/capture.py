@@ -239,12 +239,15 @@ def deposit_insert(
     recorded_by: User,
     receipt_number: str | None,
     evidence: Sequence[CheckedFile] = (),
+    check_duplicates: bool = False,
 ) -> tuple[Deposit, bool]:
     """Insert a validated deposit exactly once; the shared core of capture and import.
 
     Runs inside the caller's transaction. The receipt counter's row lock orders
     every capture of a branch, so after taking it a concurrent insert of the same
-    UUID is already visible; the savepoint catches the rare remaining race.
+    UUID is already visible; the savepoint catches the rare remaining race. The
+    possible-duplicate check runs under the same lock, after the UUID check, so a
+    concurrent retry of this very deposit is never mistaken for a duplicate.
     """
     branch = fields["branch"]
     if receipt_number is None:
@@ -255,6 +258,8 @@ def deposit_insert(
     existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
     if existing is not None:
         return _replay_or_conflict(existing, _submitted(fields)), False
+    if check_duplicates:
+        _refuse_possible_duplicate(fields)
     deposit = Deposit(
         **fields,
         receipt_number=number,
@@ -281,6 +286,19 @@ def deposit_insert(
         data=deposit_audit_data(deposit),
     )
     return deposit, True
+
+
+def _refuse_possible_duplicate(fields: dict[str, Any]) -> None:
+    candidates = deposit_possible_duplicates(
+        branch=fields["branch"],
+        account=fields["account"],
+        amount=fields["amount"],
+        currency=fields["currency"],
+        received_at=fields["received_at"],
+        reference=fields["reference"],
+    )
+    if candidates:
+        raise DuplicateSuspectedError(candidates=candidates)
 
 
 def _submitted(fields: dict[str, Any]) -> dict[str, Any]:
@@ -395,22 +413,12 @@ def _deposit_record(
         customer=fields["customer"],
     )
     checked = evidence_check(evidence)
-    if not fields["duplicate_reason"]:
-        candidates = deposit_possible_duplicates(
-            branch=fields["branch"],
-            account=fields["account"],
-            amount=fields["amount"],
-            currency=fields["currency"],
-            received_at=fields["received_at"],
-            reference=fields["reference"],
-        )
-        if candidates:
-            raise DuplicateSuspectedError(candidates=candidates)
     return deposit_insert(
         fields=fields,
         recorded_by=recorded_by,
         receipt_number=receipt_number,
         evidence=checked,
+        check_duplicates=not fields["duplicate_reason"],
     )
 
 

@@ -107,3 +107,36 @@ def test_concurrent_different_uuids_get_distinct_receipt_numbers(
     assert errors == []
     receipts = sorted(Deposit.objects.values_list("receipt_number", flat=True))
     assert receipts == [f"HQ-{n:06d}" for n in range(1, 31)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_entering_one_deposit_at_once_leave_one_and_a_warning(
+    incident, branch, clerk
+):
+    def submit(n):
+        kwargs = capture_kwargs(
+            incident=incident,
+            branch=branch,
+            recorded_by=clerk,
+            client_uuid=uuid.uuid4(),
+        )
+        return deposit_record(**kwargs)
+
+    results, errors = run_in_threads(submit, 10)
+
+    assert len(results) == 1
+    assert [type(e).__name__ for e in errors] == ["DuplicateSuspectedError"] * 9
+    assert Deposit.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receipt_allocation_locks_the_counter_row(incident, branch, clerk):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        deposit_record(
+            **capture_kwargs(incident=incident, branch=branch, recorded_by=clerk)
+        )
+
+    locking = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert any("deposits_receiptcounter" in sql for sql in locking)
