@@ -82,25 +82,32 @@ def receipt_number_format(*, branch: Branch, number: int) -> str:
     return f"{branch.code}-{number:06d}"
 
 
-def receipt_number_allocate(*, branch: Branch) -> str:
-    """The branch's next receipt number; the locked counter row makes it race-free."""
+def _receipt_counter_lock(*, branch: Branch) -> ReceiptCounter:
+    """The branch's counter row, locked until the transaction ends."""
     counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(
         branch=branch
     )
+    return counter
+
+
+def receipt_number_allocate(
+    *, branch: Branch, counter: ReceiptCounter | None = None
+) -> str:
+    """The branch's next receipt number; the locked counter row makes it race-free."""
+    counter = counter or _receipt_counter_lock(branch=branch)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return receipt_number_format(branch=branch, number=counter.last_number)
 
 
-def _receipt_counter_raise_to(*, branch: Branch, receipt_number: str) -> None:
+def _receipt_counter_raise_to(
+    *, branch: Branch, counter: ReceiptCounter, receipt_number: str
+) -> None:
     """An imported receipt in our own format moves the counter past it."""
     prefix = f"{branch.code}-"
     digits = receipt_number.removeprefix(prefix)
     if not receipt_number.startswith(prefix) or not digits.isdigit():
         return
-    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(
-        branch=branch
-    )
     if int(digits) > counter.last_number:
         counter.last_number = int(digits)
         counter.save(update_fields=["last_number"])
@@ -232,7 +239,7 @@ def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def deposit_insert(
     *,
     fields: dict[str, Any],
@@ -248,25 +255,27 @@ def deposit_insert(
     UUID is already visible; the savepoint catches the rare remaining race. The
     possible-duplicate check runs under the same lock, after the UUID check, so a
     concurrent retry of this very deposit is never mistaken for a duplicate.
+    Work that needs no lock is done before taking it, to keep it short.
     """
     branch = fields["branch"]
-    if receipt_number is None:
-        number = receipt_number_allocate(branch=branch)
-    else:
-        _receipt_counter_raise_to(branch=branch, receipt_number=receipt_number)
-        number = receipt_number
+    status = _status_for(
+        branch=branch, amount=fields["amount"], currency=fields["currency"]
+    )
+    counter = _receipt_counter_lock(branch=branch)
     existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
     if existing is not None:
         return _replay_or_conflict(existing, _submitted(fields)), False
     if check_duplicates:
         _refuse_possible_duplicate(fields)
+    if receipt_number is None:
+        number = receipt_number_allocate(branch=branch, counter=counter)
+    else:
+        _receipt_counter_raise_to(
+            branch=branch, counter=counter, receipt_number=receipt_number
+        )
+        number = receipt_number
     deposit = Deposit(
-        **fields,
-        receipt_number=number,
-        recorded_by=recorded_by,
-        status=_status_for(
-            branch=branch, amount=fields["amount"], currency=fields["currency"]
-        ),
+        **fields, receipt_number=number, recorded_by=recorded_by, status=status
     )
     try:
         with transaction.atomic():

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 
 from deposits.errors import DepositConflictError
-from deposits.models import Deposit, DepositConflict
+from deposits.models import Deposit, DepositConflict, ReceiptCounter
 from deposits.services import deposit_record
 from notifications.models import Notice
 from outage_desk.audit import audit_verify
@@ -59,6 +59,7 @@ def test_fifty_concurrent_submissions_of_one_uuid_leave_one_deposit(
     assert {d.pk for d, _ in results} == {deposit.pk}
     assert sum(1 for _, created in results if created) == 1
     assert deposit.receipt_number == "HQ-000001"
+    assert ReceiptCounter.objects.get().last_number == 1  # no numbers burnt
     assert Notice.objects.count() == 2
     assert AuditEvent.objects.count() == 1
     assert audit_verify() == (1, None)
