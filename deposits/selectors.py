@@ -80,7 +80,7 @@ def branch_today_start(branch: Branch) -> dt.datetime:
 
 def deposit_list_today(*, user: User, limit: int = 100) -> QuerySet[Deposit]:
     """Today's deposits of the user's branch, unconfirmed first, newest first."""
-    if user.branch is None:
+    if user.branch_id is None or user.branch is None:
         return Deposit.objects.none()
     unconfirmed_last = Case(
         When(status=Deposit.Status.CONFIRMED, then=Value(1)),
@@ -99,7 +99,7 @@ def deposit_list_today(*, user: User, limit: int = 100) -> QuerySet[Deposit]:
 
 def deposit_totals_today(*, user: User) -> list[dict[str, Any]]:
     """Today's counted totals of the user's branch per currency and channel."""
-    if user.branch is None:
+    if user.branch_id is None or user.branch is None:
         return []
     rows = list(
         deposit_list_for_user(user=user)

@@ -280,7 +280,8 @@ def customers_import(
             account__in=[r["account"] for _, r in rows]
         ).values_list("account", "pk")
     )
-    new, changed = [], []
+    new: list[Customer] = []
+    changed: list[Customer] = []
     for _line, row in rows:
         customer = Customer(
             pk=existing.get(row["account"]),

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from deposits.errors import (
     ERROR_FILE_TYPE,
+    ERROR_FLOAT_AMOUNT,
     ERROR_IN_FUTURE,
     ERROR_INCIDENT_CLOSED,
     ERROR_OTHER_BRANCH,
@@ -200,6 +201,7 @@ def test_a_float_amount_is_refused(api, body):
     response = post(api, {**body, "amount": 125.5})
 
     assert response.status_code == 400
+    assert response.json() == {"amount": [str(ERROR_FLOAT_AMOUNT)]}
     assert row_counts() == before
 
 
