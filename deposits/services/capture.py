@@ -439,13 +439,23 @@ def deposit_conflict_record(
     submitted = _submitted(fields)
     payload = {k.removesuffix("_id"): v for k, v in submitted.items()}
     payload["source"] = fields["source"]
+    payload = _jsonable(payload)
+    # A retry of the same refused attempt (a double click) is one queue entry.
+    repeated = DepositConflict.objects.filter(
+        client_uuid=fields["client_uuid"],
+        submitted_by=submitted_by,
+        status=DepositConflict.Status.OPEN,
+        payload=payload,
+    ).first()
+    if repeated is not None:
+        return repeated
     conflict = DepositConflict.objects.create(
         client_uuid=fields["client_uuid"],
         deposit=deposit,
         branch=fields["branch"],
         submitted_by=submitted_by,
         source=fields["source"],
-        payload=_jsonable(payload),
+        payload=payload,
         differences=_content_differences(deposit, submitted),
     )
     audit_record(

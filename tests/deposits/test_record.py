@@ -330,3 +330,15 @@ def test_the_audit_chain_verifies_after_a_workload(capture, customer, branch):
 
     assert broken is None
     assert checked == 11
+
+
+def test_a_repeated_conflicting_attempt_is_one_queue_entry(capture):
+    capture()
+    for _attempt in range(3):
+        with pytest.raises(DepositConflictError):
+            capture(amount=Decimal("999.00"))
+    with pytest.raises(DepositConflictError):
+        capture(amount=Decimal("998.00"))
+
+    amounts = sorted(c.payload["amount"] for c in DepositConflict.objects.all())
+    assert amounts == ["998.00", "999.00"]
