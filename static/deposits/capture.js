@@ -13,6 +13,15 @@
     field("amount").focus();
   });
 
+  // After a save the fresh form is swapped in: start the next entry at the search.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "capture-form-box") {
+      var search = document.getElementById("customer-search");
+      var saved = document.querySelector("[data-testid=saved]");
+      if (saved && search) { search.focus(); }
+    }
+  });
+
   // Typing another account by hand unlinks the chosen customer.
   document.addEventListener("input", function (event) {
     if (event.target.id === "id_account" && field("customer")) { field("customer").value = ""; }
