@@ -1,3 +1,4 @@
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -124,6 +125,14 @@ class Deposit(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
     device_time = models.DateTimeField(null=True, blank=True)
     duplicate_reason = models.TextField(blank=True)
     reverses = models.OneToOneField(
@@ -154,7 +163,207 @@ class Deposit(models.Model):
             models.Index(fields=["branch", "-recorded_at"]),
             models.Index(fields=["incident", "status"]),
             models.Index(fields=["account", "amount"]),
+            models.Index(fields=["branch", "reference"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.receipt_number} {self.amount} {self.currency}"
+
+    @property
+    def counts(self) -> bool:
+        """Whether the deposit counts towards totals (approved and not reversed)."""
+        return self.status not in (self.Status.PENDING_APPROVAL, self.Status.REVERSED)
+
+    @property
+    def is_unconfirmed(self) -> bool:
+        return self.status not in (self.Status.CONFIRMED, self.Status.REVERSED)
+
+
+class ApprovalThreshold(models.Model):
+    """Deposits above this amount at this branch and currency need a second person."""
+
+    branch = models.ForeignKey(
+        Branch, on_delete=models.CASCADE, related_name="approval_thresholds"
+    )
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+
+    class Meta:
+        ordering = ["branch", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "currency"], name="approval_threshold_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0),
+                name="approval_threshold_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch.code} {self.currency} > {self.amount}"
+
+
+class ReceiptCounter(models.Model):
+    """The last receipt number given out at a branch; its row lock serialises allocation."""
+
+    branch = models.OneToOneField(
+        Branch, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.branch_id}: {self.last_number}"
+
+
+class DepositConflict(models.Model):
+    """A capture refused because its UUID was already used for different content."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    client_uuid = models.UUIDField(db_index=True)
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.PROTECT, related_name="conflicts"
+    )
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=Deposit.Source.choices)
+    payload = models.JSONField(default=dict)
+    differences = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [models.Index(fields=["branch", "status"])]
+
+    def __str__(self) -> str:
+        return f"conflict {self.client_uuid} ({self.status})"
+
+
+class DepositReversal(models.Model):
+    """A request to reverse a deposit; takes effect when a second person approves."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.PROTECT, related_name="reversal_requests"
+    )
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deposit"],
+                condition=models.Q(status="pending"),
+                name="deposit_one_pending_reversal",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="deposit_reversal_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reversal of {self.deposit_id} ({self.status})"
+
+
+def evidence_upload_to(instance: "DepositEvidence", filename: str) -> str:
+    """A random name: the uploaded name never reaches the file system."""
+    return f"evidence/{secrets.token_hex(16)}{instance.extension}"
+
+
+class DepositEvidence(models.Model):
+    """A photo or PDF of a slip, stored under MEDIA_ROOT and served only through a view."""
+
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.PROTECT, related_name="evidence"
+    )
+    file = models.FileField(upload_to=evidence_upload_to, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    original_name = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "deposit evidence"
+
+    def __str__(self) -> str:
+        return f"evidence {self.pk} of deposit {self.deposit_id}"
+
+    @property
+    def extension(self) -> str:
+        return {
+            "image/png": ".png",
+            "image/jpeg": ".jpg",
+            "application/pdf": ".pdf",
+        }.get(self.content_type, ".bin")
+
+
+class ImportLog(models.Model):
+    """One run of an import: what came in, from where, and when the copy was refreshed."""
+
+    class Kind(models.TextChoices):
+        BRANCHES = "branches", _("Branches")
+        CUSTOMERS = "customers", _("Customers")
+        DEPOSITS = "deposits", _("Deposit log")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.imported_at:%Y-%m-%d %H:%M}"

@@ -127,3 +127,29 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an API request with an Idempotency-Key, kept for replay."""
+
+    user = models.ForeignKey(
+        "outage_desk.User", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="idempotency_key_unique_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} -> {self.status_code}"

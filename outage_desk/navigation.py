@@ -18,6 +18,8 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Incidents"), "incidents:list", "incidents.view_incident"),
+    NavItem(_("Capture"), "deposits:capture", "deposits.add_deposit"),
+    NavItem(_("Supervision"), "deposits:supervision", "deposits.approve_deposit"),
     NavItem(_("Status page"), "status"),
     NavItem(_("API tokens"), "account-tokens"),
     NavItem(_("Admin"), "admin:index", staff_only=True),

@@ -271,6 +271,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every choice set gets a stable, meaningful enum name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "DepositChannelEnum": "deposits.models.Deposit.Channel",
+        "DepositStatusEnum": "deposits.models.Deposit.Status",
+        "ReversalStatusEnum": "deposits.models.DepositReversal.Status",
+        "ConflictStatusEnum": "deposits.models.DepositConflict.Status",
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "BankContactChannelEnum": "incidents.models.BankContact.Channel",
+        "SubscriberChannelEnum": "incidents.models.Subscriber.Channel",
+    },
 }
 
 # Security headers. HTTPS settings follow SECURE_SSL_REDIRECT so a local run over

@@ -8,6 +8,7 @@ from . import account_views, views
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
     path("incidents/", include("incidents.api.urls")),
+    path("", include("deposits.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"
@@ -28,6 +29,7 @@ urlpatterns = [
         name="account-token-revoke",
     ),
     path("incidents/", include("incidents.urls")),
+    path("deposits/", include("deposits.urls")),
     path("status/", include("incidents.status_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

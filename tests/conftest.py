@@ -11,6 +11,8 @@ from tests.factories import BranchFactory, UserFactory
 
 def pytest_sessionstart(session):
     logging.getLogger().addHandler(log_guard.KEEPER)
+    # factory_boy's own debug lines describe test data, not application logging.
+    logging.getLogger("factory").setLevel(logging.INFO)
     logging.getLogger().setLevel(logging.DEBUG)
 
 

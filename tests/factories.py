@@ -22,6 +22,7 @@ class BranchFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     @factory.post_generation
     def _guard(self, create: bool, extracted: object, **kwargs: object) -> None:

@@ -47,3 +47,11 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
 def token_of(request: Request) -> ApiToken | None:
     """The ApiToken that authenticated this request, if any."""
     return request.auth if isinstance(request.auth, ApiToken) else None
+
+
+def request_user(request: Request) -> User:
+    """The signed-in staff user of an API request (views require authentication)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user

@@ -42,11 +42,32 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("clerk", ["Home", "Incidents", "Status page", "API tokens"]),
-        ("supervisor", ["Home", "Incidents", "Status page", "API tokens"]),
+        ("clerk", ["Home", "Incidents", "Capture", "Status page", "API tokens"]),
+        (
+            "supervisor",
+            [
+                "Home",
+                "Incidents",
+                "Capture",
+                "Supervision",
+                "Status page",
+                "API tokens",
+            ],
+        ),
         ("lead", ["Home", "Incidents", "Status page", "API tokens", "Admin"]),
         ("finance", ["Home", "Incidents", "Status page", "API tokens"]),
-        ("admin_user", ["Home", "Incidents", "Status page", "API tokens", "Admin"]),
+        (
+            "admin_user",
+            [
+                "Home",
+                "Incidents",
+                "Capture",
+                "Supervision",
+                "Status page",
+                "API tokens",
+                "Admin",
+            ],
+        ),
     ],
 )
 def test_each_role_sees_its_own_navigation(client, request, persona, expected):
@@ -84,4 +105,4 @@ def test_the_language_switcher_serves_simplified_chinese(client, clerk):
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
-    assert nav_labels(html) == ["首页", "事件", "状态页", "API 令牌"]
+    assert nav_labels(html) == ["首页", "事件", "存款录入", "状态页", "API 令牌"]

@@ -1,0 +1,7 @@
+"""Settings for the capture benchmark: the real settings plus a floor view's URL."""
+
+from outage_desk.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.deposits_urls"
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}

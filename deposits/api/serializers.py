@@ -1,0 +1,133 @@
+"""Input and output shapes of the deposits API; amounts travel as JSON strings."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, money_round
+
+from ..models import Deposit, DepositReversal
+
+
+class DepositSerializer(serializers.ModelSerializer):
+    amount = serializers.SerializerMethodField()
+    incident = serializers.CharField(source="incident.reference", read_only=True)
+    branch = serializers.CharField(source="branch.code", read_only=True)
+    customer = serializers.CharField(
+        source="customer.account", read_only=True, allow_null=True, default=None
+    )
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
+    approved_by = serializers.CharField(
+        source="approved_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Deposit
+        fields = [
+            "id",
+            "receipt_number",
+            "client_uuid",
+            "incident",
+            "branch",
+            "channel",
+            "customer",
+            "account",
+            "payer_name",
+            "amount",
+            "currency",
+            "received_at",
+            "reference",
+            "note",
+            "status",
+            "source",
+            "recorded_by",
+            "recorded_at",
+            "approved_by",
+            "approved_at",
+            "device_time",
+            "duplicate_reason",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.CharField(help_text="Decimal string with the currency's digits.")
+    )
+    def get_amount(self, deposit: Deposit) -> str:
+        return f"{money_round(deposit.amount, deposit.currency):f}"
+
+
+class DepositCreateSerializer(serializers.Serializer):
+    """What an integrator sends; the service does every business check."""
+
+    client_uuid = serializers.CharField(max_length=64)
+    incident = serializers.CharField(max_length=20, help_text="INC-YYYY-NNNN")
+    branch = serializers.CharField(
+        max_length=20, required=False, help_text="Branch code; defaults to yours."
+    )
+    channel = serializers.ChoiceField(choices=Deposit.Channel.choices)
+    account = serializers.CharField(max_length=34)
+    payer_name = serializers.CharField(max_length=200)
+    amount = serializers.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, coerce_to_string=True
+    )
+    currency = serializers.CharField(min_length=3, max_length=3)
+    received_at = serializers.DateTimeField(required=False)
+    reference = serializers.CharField(
+        max_length=140, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    device_time = serializers.DateTimeField(required=False, allow_null=True)
+    duplicate_reason = serializers.CharField(
+        required=False, allow_blank=True, default=""
+    )
+    evidence = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Floats in JSON are refused: money never passes through binary floating point.
+        if isinstance(data, dict) and isinstance(data.get("amount"), float):
+            raise serializers.ValidationError(
+                {"amount": ['Send the amount as a string, e.g. "125.50".']}
+            )
+        return super().to_internal_value(data)
+
+
+class ReversalRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ReversalSerializer(serializers.ModelSerializer):
+    deposit = serializers.IntegerField(source="deposit_id", read_only=True)
+    receipt_number = serializers.CharField(
+        source="deposit.receipt_number", read_only=True
+    )
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = DepositReversal
+        fields = [
+            "id",
+            "deposit",
+            "receipt_number",
+            "reason",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    conflict = serializers.IntegerField()

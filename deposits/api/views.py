@@ -1,0 +1,227 @@
+"""The deposits API: capture, list, detail, reversal and approvals."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents.models import Incident
+from outage_desk.api.authentication import request_user
+from outage_desk.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+
+from ..errors import (
+    ERROR_INCIDENT_CLOSED,
+    ERROR_OTHER_BRANCH,
+    DepositConflictError,
+    DuplicateSuspectedError,
+)
+from ..models import Branch, Customer, Deposit
+from ..selectors import (
+    deposit_get_for_user,
+    deposit_list_for_user,
+    reversal_get_for_user,
+)
+from ..services import (
+    deposit_approve,
+    deposit_record,
+    deposit_reversal_approve,
+    deposit_reversal_request,
+)
+from .filters import DepositFilter
+from .serializers import (
+    ConflictSerializer,
+    DepositCreateSerializer,
+    DepositSerializer,
+    ErrorSerializer,
+    ReversalRequestSerializer,
+    ReversalSerializer,
+)
+
+
+def has_perm(codename: str) -> type[BasePermission]:
+    class HasPerm(BasePermission):
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return bool(request.user and request.user.has_perm(codename))
+
+    return HasPerm
+
+
+def _refusal(exc: Exception) -> Response:
+    """A service refusal as a response: 400 fields, 403 four eyes."""
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response({"detail": str(exc)}, status=403)
+    assert isinstance(exc, ValidationError)  # noqa: S101
+    if hasattr(exc, "error_dict"):
+        return Response(exc.message_dict, status=400)
+    return Response({"detail": " ".join(exc.messages)}, status=409)
+
+
+class DepositListCreateView(generics.ListAPIView):
+    """List the deposits you may see (filters below), or record one exactly once."""
+
+    serializer_class = DepositSerializer
+    permission_classes = [IsAuthenticated, has_perm("deposits.view_deposit")]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filterset_class = DepositFilter
+    ordering_fields = ["recorded_at", "received_at", "amount", "receipt_number"]
+    ordering = ["-recorded_at", "-pk"]
+
+    def get_queryset(self) -> QuerySet[Deposit]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Deposit.objects.none()
+        return deposit_list_for_user(user=request_user(self.request)).select_related(
+            "approved_by"
+        )
+
+    def get_permissions(self) -> Sequence[Any]:
+        if self.request.method == "POST":
+            return [IsAuthenticated(), has_perm("deposits.add_deposit")()]
+        return super().get_permissions()
+
+    @extend_schema(
+        request=DepositCreateSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: DepositSerializer,
+            200: OpenApiResponse(
+                DepositSerializer, "A retry: the deposit already recorded."
+            ),
+            400: OpenApiResponse(description="Bad input, named by field."),
+            409: ConflictSerializer,
+            422: ErrorSerializer,
+        },
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = DepositCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        user = request_user(request)
+        incident = Incident.objects.filter(reference=values["incident"]).first()
+        if incident is None:
+            message = ERROR_INCIDENT_CLOSED % {"ref": values["incident"]}
+            return Response({"incident": [str(message)]}, status=400)
+        branch = (
+            Branch.objects.filter(code=values["branch"]).first()
+            if "branch" in values
+            else user.branch
+        )
+        if branch is None:
+            return Response({"branch": [str(ERROR_OTHER_BRANCH)]}, status=400)
+        try:
+            deposit, created = deposit_record(
+                incident=incident,
+                branch=branch,
+                recorded_by=user,
+                client_uuid=values["client_uuid"],
+                channel=values["channel"],
+                customer=Customer.objects.filter(account=values["account"]).first(),
+                account=values["account"],
+                payer_name=values["payer_name"],
+                amount=values["amount"],
+                currency=values["currency"],
+                received_at=values.get("received_at") or timezone.now(),
+                reference=values["reference"],
+                note=values["note"],
+                device_time=values.get("device_time"),
+                duplicate_reason=values["duplicate_reason"],
+                evidence=values["evidence"],
+                source=Deposit.Source.API,
+            )
+        except DepositConflictError as exc:
+            body = {"detail": str(exc.message), "conflict": exc.conflict.pk}
+            return Response(body, status=409)
+        except DuplicateSuspectedError as exc:
+            body = {
+                **exc.message_dict,
+                "possible_duplicates": [d.receipt_number for d in exc.candidates],
+            }
+            return Response(body, status=400)
+        except ValidationError as exc:
+            return _refusal(exc)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(DepositSerializer(deposit).data, status=code)
+
+
+class DepositDetailView(generics.RetrieveAPIView):
+    serializer_class = DepositSerializer
+    permission_classes = [IsAuthenticated, has_perm("deposits.view_deposit")]
+
+    def get_object(self) -> Deposit:
+        return deposit_get_for_user(
+            user=request_user(self.request), pk=self.kwargs["pk"]
+        )
+
+
+class DepositReverseView(APIView):
+    """Ask for a deposit to be reversed; a second supervisor approves it."""
+
+    permission_classes = [IsAuthenticated, has_perm("deposits.add_deposit")]
+
+    @extend_schema(
+        request=ReversalRequestSerializer,
+        responses={201: ReversalSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deposit = deposit_get_for_user(user=request_user(request), pk=pk)
+        data = ReversalRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            reversal = deposit_reversal_request(
+                deposit=deposit,
+                requested_by=request_user(request),
+                reason=data.validated_data["reason"],
+            )
+        except (ValidationError, DjangoPermissionDenied) as exc:
+            return _refusal(exc)
+        return Response(ReversalSerializer(reversal).data, status=201)
+
+
+class DepositApproveView(APIView):
+    """Four eyes: approve a deposit waiting for approval."""
+
+    permission_classes = [IsAuthenticated, has_perm("deposits.approve_deposit")]
+
+    @extend_schema(
+        request=None,
+        responses={200: DepositSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deposit = deposit_get_for_user(user=request_user(request), pk=pk)
+        try:
+            deposit = deposit_approve(
+                deposit=deposit, approved_by=request_user(request)
+            )
+        except (ValidationError, DjangoPermissionDenied) as exc:
+            return _refusal(exc)
+        return Response(DepositSerializer(deposit).data)
+
+
+class ReversalApproveView(APIView):
+    """Four eyes: approve a reversal; the deposit becomes reversed."""
+
+    permission_classes = [IsAuthenticated, has_perm("deposits.approve_deposit")]
+
+    @extend_schema(
+        request=None,
+        responses={200: ReversalSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        reversal = reversal_get_for_user(user=request_user(request), pk=pk)
+        try:
+            reversal = deposit_reversal_approve(
+                reversal=reversal, approved_by=request_user(request)
+            )
+        except (ValidationError, DjangoPermissionDenied) as exc:
+            return _refusal(exc)
+        return Response(ReversalSerializer(reversal).data)

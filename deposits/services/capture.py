@@ -1,0 +1,487 @@
+"""Writes for deposits. Every state change appends an audit event in its transaction."""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from incidents.models import Incident
+from notifications.models import Channel, NoticeKind
+from notifications.services import Recipient, notify
+from outage_desk.audit import audit_record
+from outage_desk.models import User
+from outage_desk.money import money_validate
+
+from ..errors import (
+    ERROR_ACCOUNT_NOT_CUSTOMER,
+    ERROR_IN_FUTURE,
+    ERROR_INCIDENT_CLOSED,
+    ERROR_NO_ACCOUNT,
+    ERROR_NO_PAYER,
+    ERROR_NOT_SUPERVISOR,
+    ERROR_OTHER_BRANCH,
+    ERROR_OUTSIDE_WINDOW,
+    ERROR_UNKNOWN_CHANNEL,
+    ERROR_UUID_INVALID,
+    DepositConflictError,
+    DuplicateSuspectedError,
+)
+from ..evidence import CheckedFile, evidence_check
+from ..models import (
+    ApprovalThreshold,
+    Branch,
+    Customer,
+    Deposit,
+    DepositConflict,
+    DepositEvidence,
+    ReceiptCounter,
+)
+from ..selectors import deposit_possible_duplicates
+
+# A device clock a little ahead of the server's is not "the future".
+CLOCK_SKEW = dt.timedelta(minutes=1)
+# The fields that make two submissions with one UUID "the same deposit".
+CONTENT_FIELDS = (
+    "incident_id",
+    "branch_id",
+    "channel",
+    "customer_id",
+    "account",
+    "payer_name",
+    "amount",
+    "currency",
+    "received_at",
+    "reference",
+    "note",
+)
+
+
+def uuid_parse(value: object) -> uuid.UUID:
+    """A UUID from a string or UUID; a malformed one is a field error."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {
+                "client_uuid": ValidationError(
+                    ERROR_UUID_INVALID, params={"value": value}, code="invalid"
+                )
+            }
+        ) from None
+
+
+def receipt_number_format(*, branch: Branch, number: int) -> str:
+    return f"{branch.code}-{number:06d}"
+
+
+def _receipt_counter_lock(*, branch: Branch) -> ReceiptCounter:
+    """The branch's counter row, locked until the transaction ends."""
+    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(
+        branch=branch
+    )
+    return counter
+
+
+def receipt_number_allocate(
+    *, branch: Branch, counter: ReceiptCounter | None = None
+) -> str:
+    """The branch's next receipt number; the locked counter row makes it race-free."""
+    counter = counter or _receipt_counter_lock(branch=branch)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return receipt_number_format(branch=branch, number=counter.last_number)
+
+
+def _receipt_counter_raise_to(
+    *, branch: Branch, counter: ReceiptCounter, receipt_number: str
+) -> None:
+    """An imported receipt in our own format moves the counter past it."""
+    prefix = f"{branch.code}-"
+    digits = receipt_number.removeprefix(prefix)
+    if not receipt_number.startswith(prefix) or not digits.isdigit():
+        return
+    if int(digits) > counter.last_number:
+        counter.last_number = int(digits)
+        counter.save(update_fields=["last_number"])
+
+
+def deposit_validate(
+    *,
+    incident: Incident,
+    branch: Branch,
+    recorded_by: User | None,
+    channel: str,
+    account: str,
+    payer_name: str,
+    amount: Decimal,
+    currency: str,
+    received_at: dt.datetime,
+    customer: Customer | None,
+) -> None:
+    """Raise one ValidationError naming every bad field; writes nothing."""
+    errors: dict[str, list[ValidationError]] = {}
+
+    def add(field: str, error: ValidationError) -> None:
+        errors.setdefault(field, []).append(error)
+
+    try:
+        money_validate(amount, currency)
+    except ValidationError as exc:
+        add("currency" if exc.code == "currency" else "amount", exc)
+    if channel not in Deposit.Channel.values:
+        add(
+            "channel", ValidationError(ERROR_UNKNOWN_CHANNEL, params={"value": channel})
+        )
+    if not account.strip():
+        add("account", ValidationError(ERROR_NO_ACCOUNT, code="required"))
+    elif customer is not None and customer.account != account:
+        add(
+            "account",
+            ValidationError(ERROR_ACCOUNT_NOT_CUSTOMER, params={"account": account}),
+        )
+    if not payer_name.strip():
+        add("payer_name", ValidationError(ERROR_NO_PAYER, code="required"))
+    if recorded_by is not None and recorded_by.branch_id != branch.pk:
+        add("branch", ValidationError(ERROR_OTHER_BRANCH, code="branch"))
+    ref = {"ref": incident.reference}
+    now = timezone.now()
+    if not incident.capture_window_open(now):
+        add("incident", ValidationError(ERROR_INCIDENT_CLOSED, params=ref))
+    if received_at > now + CLOCK_SKEW:
+        add("received_at", ValidationError(ERROR_IN_FUTURE, code="future"))
+    elif not incident.accepts_received_at(received_at):
+        add("received_at", ValidationError(ERROR_OUTSIDE_WINDOW, params=ref))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _content_differences(existing: Deposit, submitted: dict[str, Any]) -> list[str]:
+    return [
+        field.removesuffix("_id")
+        for field in CONTENT_FIELDS
+        if getattr(existing, field) != submitted[field]
+    ]
+
+
+def _replay_or_conflict(existing: Deposit, submitted: dict[str, Any]) -> Deposit:
+    """The same UUID again: the same content is a replay, anything else a conflict."""
+    if _content_differences(existing, submitted):
+        raise DepositConflictError(deposit=existing)
+    return existing
+
+
+def _status_for(*, branch: Branch, amount: Decimal, currency: str) -> str:
+    threshold = (
+        ApprovalThreshold.objects.filter(branch=branch, currency=currency)
+        .values_list("amount", flat=True)
+        .first()
+    )
+    if threshold is not None and amount > threshold:
+        return Deposit.Status.PENDING_APPROVAL
+    return Deposit.Status.PROVISIONAL
+
+
+def deposit_notice_recipients(customer: Customer | None) -> list[Recipient]:
+    """Where a customer's deposit notices go: e-mail and/or SMS, in their language."""
+    if customer is None:
+        return []
+    recipients = []
+    if customer.email:
+        recipients.append(Recipient(Channel.EMAIL, customer.email, customer.language))
+    if customer.phone:
+        recipients.append(Recipient(Channel.SMS, customer.phone, customer.language))
+    return recipients
+
+
+def deposit_notice_context(deposit: Deposit) -> dict[str, Any]:
+    return {
+        "receipt_number": deposit.receipt_number,
+        "amount": str(deposit.amount),
+        "currency": deposit.currency,
+        "received_at": deposit.received_at.isoformat(),
+        "payer_name": deposit.payer_name,
+        "account": deposit.account,
+        "branch": deposit.branch.name,
+        "incident": deposit.incident.reference,
+        "status": deposit.status,
+    }
+
+
+def _deposit_notify(deposit: Deposit, *, kind: str, event: str) -> None:
+    recipients = deposit_notice_recipients(deposit.customer)
+    if recipients:
+        notify(
+            kind=kind,
+            recipients=recipients,
+            context=deposit_notice_context(deposit),
+            dedupe_key=f"deposit:{deposit.pk}:{event}",
+            subject_refs=[f"deposit:{deposit.pk}", f"incident:{deposit.incident_id}"],
+        )
+
+
+def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
+    return {
+        "receipt_number": deposit.receipt_number,
+        "client_uuid": str(deposit.client_uuid),
+        "amount": str(deposit.amount),
+        "currency": deposit.currency,
+        "account": deposit.account,
+        "status": deposit.status,
+        "source": deposit.source,
+    }
+
+
+@transaction.atomic(savepoint=False)
+def deposit_insert(
+    *,
+    fields: dict[str, Any],
+    recorded_by: User,
+    receipt_number: str | None,
+    evidence: Sequence[CheckedFile] = (),
+    check_duplicates: bool = False,
+) -> tuple[Deposit, bool]:
+    """Insert a validated deposit exactly once; the shared core of capture and import.
+
+    Runs inside the caller's transaction. The receipt counter's row lock orders
+    every capture of a branch, so after taking it a concurrent insert of the same
+    UUID is already visible; the savepoint catches the rare remaining race. The
+    possible-duplicate check runs under the same lock, after the UUID check, so a
+    concurrent retry of this very deposit is never mistaken for a duplicate.
+    Work that needs no lock is done before taking it, to keep it short.
+    """
+    branch = fields["branch"]
+    status = _status_for(
+        branch=branch, amount=fields["amount"], currency=fields["currency"]
+    )
+    counter = _receipt_counter_lock(branch=branch)
+    existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
+    if existing is not None:
+        return _replay_or_conflict(existing, _submitted(fields)), False
+    if check_duplicates:
+        _refuse_possible_duplicate(fields)
+    if receipt_number is None:
+        number = receipt_number_allocate(branch=branch, counter=counter)
+    else:
+        _receipt_counter_raise_to(
+            branch=branch, counter=counter, receipt_number=receipt_number
+        )
+        number = receipt_number
+    deposit = Deposit(
+        **fields, receipt_number=number, recorded_by=recorded_by, status=status
+    )
+    try:
+        with transaction.atomic():
+            deposit.save(force_insert=True)
+    except IntegrityError:
+        existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
+        if existing is None:
+            raise
+        return _replay_or_conflict(existing, _submitted(fields)), False
+    for checked in evidence:
+        evidence_store(deposit=deposit, checked=checked, uploaded_by=recorded_by)
+    _deposit_notify(deposit, kind=NoticeKind.DEPOSIT_RECEIVED, event="received")
+    audit_record(
+        action="deposit.recorded",
+        obj=deposit,
+        actor=recorded_by,
+        data=deposit_audit_data(deposit),
+    )
+    return deposit, True
+
+
+def _refuse_possible_duplicate(fields: dict[str, Any]) -> None:
+    candidates = deposit_possible_duplicates(
+        branch=fields["branch"],
+        account=fields["account"],
+        amount=fields["amount"],
+        currency=fields["currency"],
+        received_at=fields["received_at"],
+        reference=fields["reference"],
+    )
+    if candidates:
+        raise DuplicateSuspectedError(candidates=candidates)
+
+
+def _submitted(fields: dict[str, Any]) -> dict[str, Any]:
+    """The submitted content keyed like CONTENT_FIELDS."""
+    customer = fields.get("customer")
+    out = {name: fields[name] for name in CONTENT_FIELDS if not name.endswith("_id")}
+    out["incident_id"] = fields["incident"].pk
+    out["branch_id"] = fields["branch"].pk
+    out["customer_id"] = customer.pk if customer else None
+    return out
+
+
+def evidence_store(
+    *, deposit: Deposit, checked: CheckedFile, uploaded_by: User
+) -> DepositEvidence:
+    """Store one checked file under a random name. Runs in the caller's transaction.
+
+    A rolled-back transaction can leave an orphan file behind, never a row
+    pointing at a missing file.
+    """
+    return DepositEvidence.objects.create(
+        deposit=deposit,
+        file=checked.upload,
+        content_type=checked.content_type,
+        size=checked.size,
+        original_name=(checked.upload.name or "")[:200],
+        uploaded_by=uploaded_by,
+    )
+
+
+def deposit_record(
+    *,
+    incident: Incident,
+    branch: Branch,
+    recorded_by: User,
+    client_uuid: uuid.UUID | str,
+    channel: str,
+    account: str,
+    payer_name: str,
+    amount: Decimal,
+    currency: str,
+    received_at: dt.datetime,
+    source: str,
+    reference: str = "",
+    note: str = "",
+    customer: Customer | None = None,
+    device_time: dt.datetime | None = None,
+    duplicate_reason: str = "",
+    receipt_number: str | None = None,
+    evidence: Sequence[UploadedFile] = (),
+) -> tuple[Deposit, bool]:
+    """Record a deposit exactly once by its client UUID; returns (deposit, created).
+
+    The same UUID with the same content returns the first deposit; with other
+    content it raises DepositConflictError after keeping the attempt for review.
+    """
+    fields: dict[str, Any] = {
+        "client_uuid": uuid_parse(client_uuid),
+        "incident": incident,
+        "branch": branch,
+        "channel": channel,
+        "customer": customer,
+        "account": account.strip() or (customer.account if customer else ""),
+        "payer_name": payer_name.strip(),
+        "amount": amount,
+        "currency": currency,
+        "received_at": received_at,
+        "reference": reference.strip(),
+        "note": note.strip(),
+        "source": source,
+        "device_time": device_time,
+        "duplicate_reason": duplicate_reason.strip(),
+    }
+    try:
+        return _deposit_record(
+            fields=fields,
+            recorded_by=recorded_by,
+            receipt_number=receipt_number,
+            evidence=evidence,
+        )
+    except DepositConflictError as exc:
+        # The refused attempt is kept in its own transaction, after the failed one.
+        exc.conflict = deposit_conflict_record(
+            deposit=exc.deposit, fields=fields, submitted_by=recorded_by
+        )
+        raise
+
+
+@transaction.atomic(durable=True)
+def _deposit_record(
+    *,
+    fields: dict[str, Any],
+    recorded_by: User,
+    receipt_number: str | None,
+    evidence: Sequence[UploadedFile],
+) -> tuple[Deposit, bool]:
+    # A retry of a deposit already saved is answered before any validation, so a
+    # reload after the capture window closed still gets its receipt back.
+    existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
+    if existing is not None:
+        return _replay_or_conflict(existing, _submitted(fields)), False
+    deposit_validate(
+        incident=fields["incident"],
+        branch=fields["branch"],
+        recorded_by=recorded_by,
+        channel=fields["channel"],
+        account=fields["account"],
+        payer_name=fields["payer_name"],
+        amount=fields["amount"],
+        currency=fields["currency"],
+        received_at=fields["received_at"],
+        customer=fields["customer"],
+    )
+    checked = evidence_check(evidence)
+    return deposit_insert(
+        fields=fields,
+        recorded_by=recorded_by,
+        receipt_number=receipt_number,
+        evidence=checked,
+        check_duplicates=not fields["duplicate_reason"],
+    )
+
+
+@transaction.atomic(durable=True)
+def deposit_conflict_record(
+    *, deposit: Deposit, fields: dict[str, Any], submitted_by: User
+) -> DepositConflict:
+    """Keep a refused same-UUID attempt in the supervisors' conflicts queue."""
+    submitted = _submitted(fields)
+    payload = {k.removesuffix("_id"): v for k, v in submitted.items()}
+    payload["source"] = fields["source"]
+    payload = _jsonable(payload)
+    # A retry of the same refused attempt (a double click) is one queue entry.
+    repeated = DepositConflict.objects.filter(
+        client_uuid=fields["client_uuid"],
+        submitted_by=submitted_by,
+        status=DepositConflict.Status.OPEN,
+        payload=payload,
+    ).first()
+    if repeated is not None:
+        return repeated
+    conflict = DepositConflict.objects.create(
+        client_uuid=fields["client_uuid"],
+        deposit=deposit,
+        branch=fields["branch"],
+        submitted_by=submitted_by,
+        source=fields["source"],
+        payload=payload,
+        differences=_content_differences(deposit, submitted),
+    )
+    audit_record(
+        action="deposit.conflict",
+        obj=conflict,
+        actor=submitted_by,
+        data={"client_uuid": str(conflict.client_uuid), "deposit": deposit.pk},
+    )
+    return conflict
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, dt.datetime):
+            out[key] = value.isoformat()
+        elif isinstance(value, Decimal | uuid.UUID):
+            out[key] = str(value)
+        else:
+            out[key] = value
+    return out
+
+
+def deposit_check_supervisor(*, deposit: Deposit, user: User) -> None:
+    """Only a supervisor of the deposit's own branch may decide on it."""
+    if not user.has_perm("deposits.approve_deposit") or (
+        user.branch_id != deposit.branch_id and not user.is_superuser
+    ):
+        raise PermissionDenied(ERROR_NOT_SUPERVISOR)

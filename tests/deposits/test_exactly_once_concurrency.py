@@ -1,0 +1,143 @@
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+
+from deposits.errors import DepositConflictError
+from deposits.models import Deposit, DepositConflict, ReceiptCounter
+from deposits.services import deposit_record
+from notifications.models import Notice
+from outage_desk.audit import audit_verify
+from outage_desk.models import AuditEvent
+
+from .conftest import capture_kwargs
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs real concurrent transactions"
+)
+THREADS = 50
+
+
+def run_in_threads(target, count):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def worker(n):
+        try:
+            barrier.wait()
+            results.append(target(n))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_submissions_of_one_uuid_leave_one_deposit(
+    incident, branch, clerk, customer
+):
+    # given
+    kwargs = capture_kwargs(
+        incident=incident, branch=branch, recorded_by=clerk, customer=customer
+    )
+
+    # when
+    results, errors = run_in_threads(lambda n: deposit_record(**kwargs), THREADS)
+
+    # then
+    assert errors == []
+    deposit = Deposit.objects.get()
+    assert {d.pk for d, _ in results} == {deposit.pk}
+    assert sum(1 for _, created in results if created) == 1
+    assert deposit.receipt_number == "HQ-000001"
+    assert ReceiptCounter.objects.get().last_number == 1  # no numbers burnt
+    assert Notice.objects.count() == 2
+    assert AuditEvent.objects.count() == 1
+    assert audit_verify() == (1, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_different_content_for_one_uuid_keeps_every_other_attempt(
+    incident, branch, clerk
+):
+    def submit(n):
+        kwargs = capture_kwargs(
+            incident=incident,
+            branch=branch,
+            recorded_by=clerk,
+            amount=Decimal(f"{n + 1}.00"),
+        )
+        return deposit_record(**kwargs)
+
+    results, errors = run_in_threads(submit, 20)
+
+    assert len(results) == 1
+    assert len(errors) == 19
+    assert all(isinstance(e, DepositConflictError) for e in errors)
+    assert Deposit.objects.count() == 1
+    assert DepositConflict.objects.count() == 19
+    assert audit_verify() == (20, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_different_uuids_get_distinct_receipt_numbers(
+    incident, branch, clerk
+):
+    def submit(n):
+        kwargs = capture_kwargs(
+            incident=incident,
+            branch=branch,
+            recorded_by=clerk,
+            client_uuid=uuid.uuid4(),
+            reference=f"R{n}",
+            account=f"GB{n:08d}",
+        )
+        return deposit_record(**kwargs)
+
+    _results, errors = run_in_threads(submit, 30)
+
+    assert errors == []
+    receipts = sorted(Deposit.objects.values_list("receipt_number", flat=True))
+    assert receipts == [f"HQ-{n:06d}" for n in range(1, 31)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_entering_one_deposit_at_once_leave_one_and_a_warning(
+    incident, branch, clerk
+):
+    def submit(n):
+        kwargs = capture_kwargs(
+            incident=incident,
+            branch=branch,
+            recorded_by=clerk,
+            client_uuid=uuid.uuid4(),
+        )
+        return deposit_record(**kwargs)
+
+    results, errors = run_in_threads(submit, 10)
+
+    assert len(results) == 1
+    assert [type(e).__name__ for e in errors] == ["DuplicateSuspectedError"] * 9
+    assert Deposit.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receipt_allocation_locks_the_counter_row(incident, branch, clerk):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        deposit_record(
+            **capture_kwargs(incident=incident, branch=branch, recorded_by=clerk)
+        )
+
+    locking = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert any("deposits_receiptcounter" in sql for sql in locking)
