@@ -18,6 +18,7 @@ from .models import (
     Component,
     Incident,
     IncidentUpdate,
+    OutageRole,
     RoleAssignment,
     StatusBanner,
 )
@@ -214,3 +215,13 @@ def public_updates_for_feed(*, limit: int = 100) -> QuerySet[IncidentUpdate]:
 
 def parse_iso(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
+
+
+def role_cards_for(*, user: User) -> list[tuple[RoleAssignment, str, str]]:
+    """(assignment, role label, instruction card) for each outage role the user holds."""
+    from .services.roles import ROLE_INSTRUCTIONS
+
+    return [
+        (a, str(OutageRole(a.role).label), str(ROLE_INSTRUCTIONS[OutageRole(a.role)]))
+        for a in roles_held_by(user=user)
+    ]

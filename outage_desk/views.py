@@ -14,11 +14,13 @@ logger = logging.getLogger(__name__)
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    from incidents.selectors import incident_list_open
+    from incidents.selectors import incident_list_open, role_cards_for
 
-    return render(
-        request, "outage_desk/home.html", {"open_incidents": incident_list_open()}
-    )
+    ctx = {
+        "open_incidents": incident_list_open(),
+        "cards": role_cards_for(user=request.user),  # type: ignore[arg-type]
+    }
+    return render(request, "outage_desk/home.html", ctx)
 
 
 @never_cache

@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from deposits.models import Branch, Customer
-from incidents.models import Incident
+from deposits.models import Branch, Customer, Deposit
+from incidents.models import Component, Incident
 from outage_desk.models import User
 from outage_desk.roles import ROLE_PERMISSIONS
 
@@ -23,6 +23,8 @@ def test_seed_demo_runs_twice_without_duplicates(capsys):
     ) == counts
     assert counts == (2, 5, 6)
     assert Incident.objects.count() == 1
+    assert Deposit.objects.count() == 4
+    assert Component.objects.count() == 4
     assert Incident.objects.get().status == Incident.Status.INVESTIGATING
     assert "clerk       clerk-demo-pass" in first
     assert sorted(Group.objects.values_list("name", flat=True)) == sorted(

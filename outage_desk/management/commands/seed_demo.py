@@ -1,15 +1,21 @@
 """Demo data: branches, one user per role, customers and an open incident. Idempotent."""
 
+import datetime as dt
+import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from deposits.models import Branch, Customer
-from incidents.models import Incident
+from deposits.models import Branch, Customer, Deposit
+from deposits.services import deposit_record
+from incidents.models import Component, Incident, OutageRole
 from incidents.selectors import incident_list_open
 from incidents.services import incident_open
+from incidents.services.roles import role_assign
 from outage_desk.models import User
 from outage_desk.roles import Role, roles_sync
 
@@ -52,6 +58,32 @@ CUSTOMERS = [
 ]
 
 
+COMPONENTS = ["Card payments", "Transfers", "Branch deposits", "Online banking"]
+COMPONENT_ZH = {
+    "Card payments": "银行卡支付",
+    "Transfers": "转账",
+    "Branch deposits": "网点存款",
+    "Online banking": "网上银行",
+}
+# account, amount, currency, channel, minutes before now, reference, branch clerk
+DEPOSITS = [
+    ("GB0001", "250.00", "GBP", Deposit.Channel.CASH, 50, "", "clerk"),
+    (
+        "GB0002",
+        "1200.50",
+        "GBP",
+        Deposit.Channel.BANK_TRANSFER,
+        40,
+        "TRF-88120",
+        "clerk",
+    ),
+    ("GB0003", "75.20", "GBP", Deposit.Channel.PHONE, 30, "", "clerk"),
+    ("CN0001", "3000.00", "CNY", Deposit.Channel.IN_PERSON, 20, "", "clerk_sh"),
+]
+# Fixed UUIDs: a second run finds the demo deposits and leaves them be.
+DEMO_NAMESPACE = uuid.UUID("6f1d7c52-8d0f-4c51-9a47-0d1b7e2f4a10")
+
+
 class Command(BaseCommand):
     help = "Create demo branches, users (one per role), customers and an open incident."
 
@@ -77,13 +109,58 @@ class Command(BaseCommand):
                     },
                 )
             logins = [self._user(*row, branches=branches) for row in USERS]
-            if not Incident.objects.filter(title=DEMO_TITLE).exists():
-                incident_open(title=DEMO_TITLE)
+            components = [
+                Component.objects.get_or_create(
+                    name=name,
+                    defaults={
+                        "position": n,
+                        "name_translations": {"zh-hans": COMPONENT_ZH[name]},
+                    },
+                )[0]
+                for n, name in enumerate(COMPONENTS)
+            ]
+            incident = Incident.objects.filter(title=DEMO_TITLE).first()
+            if incident is None:
+                incident = incident_open(
+                    title=DEMO_TITLE,
+                    starts_at=timezone.now() - dt.timedelta(hours=1),
+                    components=components[:3],
+                    title_translations={"zh-hans": "核心银行系统不可用"},
+                )
+                lead = User.objects.get(username="lead")
+                role_assign(
+                    incident=incident, role=OutageRole.LEAD, user=lead, assigned_by=lead
+                )
+        self._deposits(incident, branches)
         open_refs = ", ".join(i.reference for i in incident_list_open())
         self.stdout.write(f"Open incidents: {open_refs or 'none'}")
         self.stdout.write("Demo logins (username / password):")
         for username, password, role in logins:
             self.stdout.write(f"  {username:<11} {password:<16} {role}")
+
+    def _deposits(self, incident: Incident, branches: dict[str, Branch]) -> None:
+        now = timezone.now()
+        for account, amount, currency, channel, minutes, ref, clerk in DEPOSITS:
+            client_uuid = uuid.uuid5(DEMO_NAMESPACE, account)
+            if Deposit.objects.filter(client_uuid=client_uuid).exists():
+                continue
+            customer = Customer.objects.get(account=account)
+            user = User.objects.get(username=clerk)
+            deposit_record(
+                incident=incident,
+                branch=user.branch,  # type: ignore[arg-type]
+                recorded_by=user,
+                client_uuid=client_uuid,
+                channel=channel,
+                account=account,
+                payer_name=customer.name,
+                amount=Decimal(amount),
+                currency=currency,
+                received_at=now - dt.timedelta(minutes=minutes),
+                source=Deposit.Source.FORM,
+                reference=ref,
+                customer=customer,
+            )
 
     def _user(
         self,
