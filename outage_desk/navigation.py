@@ -19,6 +19,12 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Incidents"), "incidents:list", "incidents.view_incident"),
     NavItem(_("Status page"), "status"),
+    NavItem(
+        _("Templates"),
+        "notifications:template_list",
+        "notifications.view_noticetemplate",
+    ),
+    NavItem(_("Delivery log"), "notifications:log", "notifications.view_notice"),
     NavItem(_("Admin"), "admin:index", staff_only=True),
 ]
 

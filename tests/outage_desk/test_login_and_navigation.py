@@ -44,9 +44,15 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
     [
         ("clerk", ["Home", "Incidents", "Status page"]),
         ("supervisor", ["Home", "Incidents", "Status page"]),
-        ("lead", ["Home", "Incidents", "Status page", "Admin"]),
+        (
+            "lead",
+            ["Home", "Incidents", "Status page", "Templates", "Delivery log", "Admin"],
+        ),
         ("finance", ["Home", "Incidents", "Status page"]),
-        ("admin_user", ["Home", "Incidents", "Status page", "Admin"]),
+        (
+            "admin_user",
+            ["Home", "Incidents", "Status page", "Templates", "Delivery log", "Admin"],
+        ),
     ],
 )
 def test_each_role_sees_its_own_navigation(client, request, persona, expected):
