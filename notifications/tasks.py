@@ -37,7 +37,7 @@ def notices_nudge() -> bool:
             from outage_desk.celery import app
 
             with app.connection_for_write(url) as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
                 notices_send_task.apply_async(
                     connection=conn, queue=settings.NOTICE_TASK_QUEUE, retry=False
                 )
