@@ -86,3 +86,16 @@ def hook_receiver():
 
 def decode_json(body: bytes):
     return json.loads(body.decode())
+
+
+@pytest.fixture(autouse=True)
+def default_templates(request):
+    """Transactional tests empty every table; put the shipped templates back first."""
+    # pytest-django's own autouse fixture has opened the database by now.
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from notifications.models import NoticeTemplate
+    from notifications.services import templates_load_defaults
+
+    if not NoticeTemplate.objects.exists():
+        templates_load_defaults()
