@@ -60,3 +60,13 @@ class DeliveryLogFilter(forms.Form):
         choices=[("", _("Any channel")), *Channel.choices],
     )
     notice = forms.IntegerField(label=_("Notice"), required=False, min_value=1)
+
+    def __init__(self, *args: object, **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for field in self.fields.values():
+            css = (
+                "form-select"
+                if isinstance(field, forms.ChoiceField)
+                else "form-control"
+            )
+            field.widget.attrs["class"] = css
