@@ -196,3 +196,31 @@ def test_a_second_endpoint_for_the_same_url_is_refused():
 
     assert exc.value.message == WEBHOOK_URL_TAKEN
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_the_command_adds_an_endpoint_and_prints_its_secret():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "webhook_endpoint_add",
+        "Teller",
+        "https://teller.example/h",
+        "--events",
+        "deposit_received",
+        stdout=out,
+    )
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert out.getvalue().strip() == f"endpoint {endpoint.pk} secret {endpoint.secret}"
+
+
+def test_the_command_refuses_a_plain_http_url_and_stores_nothing():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="must use https"):
+        call_command("webhook_endpoint_add", "T", "http://teller.example/h")
+
+    assert WebhookEndpoint.objects.count() == 0

@@ -149,7 +149,7 @@ def test_the_htmx_preview_counts_sms_segments_server_side(client, lead, sms_temp
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="preview"')
     assert "<html" not in body
-    assert "2 segments" in body
+    assert "Segments: 2" in body
     assert "UCS-2" in body
 
 
