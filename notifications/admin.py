@@ -11,7 +11,7 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
@@ -22,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
     model = DeliveryAttempt
     extra = 0
     can_delete = False

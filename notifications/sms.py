@@ -106,4 +106,5 @@ class HttpSmsBackend(BaseSmsBackend):
 
 def sms_backend() -> BaseSmsBackend:
     """An instance of the configured backend."""
-    return import_string(settings.SMS_BACKEND)()
+    backend: BaseSmsBackend = import_string(settings.SMS_BACKEND)()
+    return backend

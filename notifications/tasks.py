@@ -10,13 +10,13 @@ from .delivery import notices_release_expired_claims, notices_send_due
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="notifications.send", acks_late=True)
+@shared_task(name="notifications.send", acks_late=True)  # type: ignore[untyped-decorator]
 def notices_send_task() -> int:
     """Send every due notice, batch by batch; idempotent (rows are claimed first)."""
     return notices_send_due()
 
 
-@shared_task(name="notifications.relay", acks_late=True)
+@shared_task(name="notifications.relay", acks_late=True)  # type: ignore[untyped-decorator]
 def notices_relay_task() -> int:
     """Free claims of dead workers, then send whatever is due (nudges may be lost)."""
     released = notices_release_expired_claims()

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core import signing
@@ -9,6 +11,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from outage_desk.models import User
 
 from .forms import DeliveryLogFilter, TemplateVersionForm
 from .models import Channel, NoticeKind
@@ -31,10 +35,15 @@ from .services import (
 from .sms import sms_length
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every staff view below requires a login)."""
+    return cast(User, request.user)
+
+
 @login_required
 @permission_required("notifications.view_noticetemplate", raise_exception=True)
 def template_list(request: HttpRequest) -> HttpResponse:
-    templates = template_list_for_user(user=request.user).prefetch_related("versions")
+    templates = template_list_for_user(user=_user(request)).prefetch_related("versions")
     rows = []
     for template in templates:
         versions = list(template.versions.all())
@@ -69,12 +78,12 @@ def _preview_context(template, form) -> dict[str, object]:  # type: ignore[no-un
 @permission_required("notifications.view_noticetemplate", raise_exception=True)
 def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The editor: the live version, drafts waiting for approval, and a new draft."""
-    template = template_get_for_user(user=request.user, pk=pk)
+    template = template_get_for_user(user=_user(request), pk=pk)
     versions = list(template.versions.select_related("created_by", "approved_by"))
     live = next((v for v in versions if v.status == "approved"), None)
     latest = versions[0] if versions else None
     if request.method == "POST":
-        if not request.user.has_perm("notifications.change_noticetemplate"):
+        if not _user(request).has_perm("notifications.change_noticetemplate"):
             return HttpResponse(status=403)
         form = TemplateVersionForm(request.POST, template=template)
         if form.is_valid():
@@ -83,7 +92,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 subject=form.cleaned_data.get("subject", ""),
                 body_text=form.cleaned_data["body_text"],
                 body_html=form.cleaned_data.get("body_html", ""),
-                author=request.user,
+                author=_user(request),
             )
             messages.success(
                 request,
@@ -118,7 +127,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def template_preview_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: the preview and SMS counter for what is in the editor right now."""
-    template = template_get_for_user(user=request.user, pk=pk)
+    template = template_get_for_user(user=_user(request), pk=pk)
     form = TemplateVersionForm(request.POST, template=template)
     return render(
         request,
@@ -131,7 +140,7 @@ def template_preview_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("notifications.view_noticetemplate", raise_exception=True)
 def template_version_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One saved version rendered with sample data, with its approval button."""
-    version = template_version_get_for_user(user=request.user, pk=pk)
+    version = template_version_get_for_user(user=_user(request), pk=pk)
     template = version.template
 
     parts: Parts = render_parts(
@@ -146,9 +155,9 @@ def template_version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "template": template,
         "preview": parts,
         "sms": sms_length(parts.body) if template.channel == Channel.SMS else None,
-        "can_approve": request.user.has_perm("notifications.approve_noticetemplate")
+        "can_approve": _user(request).has_perm("notifications.approve_noticetemplate")
         and version.status == "draft"
-        and version.created_by_id != request.user.pk,
+        and version.created_by_id != _user(request).pk,
     }
     return render(request, "notifications/version_detail.html", ctx)
 
@@ -157,9 +166,9 @@ def template_version_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("notifications.approve_noticetemplate", raise_exception=True)
 @require_POST
 def template_version_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
-    version = template_version_get_for_user(user=request.user, pk=pk)
+    version = template_version_get_for_user(user=_user(request), pk=pk)
     try:
-        template_version_approve(version=version, approver=request.user)
+        template_version_approve(version=version, approver=_user(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("notifications:version_detail", pk=version.pk)
@@ -178,7 +187,7 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
     form = DeliveryLogFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     notices = notice_list_for_user(
-        user=request.user,
+        user=_user(request),
         ref=filters.get("ref") or "",
         status=filters.get("status") or "",
         channel=filters.get("channel") or "",
@@ -186,9 +195,8 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(notices, 50).get_page(request.GET.get("page"))
     ctx = {"form": form, "page": page, "query": request.GET.urlencode()}
-    template = (
-        "notifications/log.html#rows" if request.htmx else "notifications/log.html"
-    )
+    partial = bool(getattr(request, "htmx", False))
+    template = "notifications/log.html#rows" if partial else "notifications/log.html"
     return render(request, template, ctx)
 
 
@@ -196,9 +204,9 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
 @permission_required("notifications.resend_notice", raise_exception=True)
 @require_POST
 def notice_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
-    notice = notice_get_for_user(user=request.user, pk=pk)
+    notice = notice_get_for_user(user=_user(request), pk=pk)
     try:
-        notice_resend(notice=notice, actor=request.user)
+        notice_resend(notice=notice, actor=_user(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

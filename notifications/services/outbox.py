@@ -256,7 +256,7 @@ def _notice_build(
         supersede_key=supersede_key,
     )
     if recipient.channel == Channel.WEBHOOK:
-        ckey = (Channel.WEBHOOK, recipient.address)
+        ckey: tuple[str, str] = (str(Channel.WEBHOOK), recipient.address)
         if ckey not in cache:
             cache[ckey] = WebhookEndpoint.objects.get(url=recipient.address)
         notice.webhook_endpoint = cache[ckey]
@@ -266,7 +266,7 @@ def _notice_build(
             sort_keys=True,
         )
         return notice
-    ckey = (recipient.channel, recipient.language)
+    ckey = (str(recipient.channel), recipient.language)
     if ckey not in cache:
         cache[ckey] = template_version_current(
             kind=kind, channel=recipient.channel, language=recipient.language
