@@ -81,19 +81,27 @@ def bucket_for(channel: str) -> TokenBucket:
 def notices_claim(*, channel: str, limit: int) -> tuple[uuid.UUID, list[Notice]]:
     """Claim up to ``limit`` due notices of one channel for this worker alone."""
     token = uuid.uuid4()
+    candidates = Notice.objects.due().filter(channel=channel).order_by("pk")
+    claim = {
+        "status": Notice.Status.SENDING,
+        "claim_token": token,
+        "claimed_at": timezone.now(),
+        "attempts": F("attempts") + 1,
+    }
     with transaction.atomic():
-        candidates = Notice.objects.due().filter(channel=channel).order_by("pk")
         if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        ids = list(candidates.values_list("pk", flat=True)[:limit])
-        if not ids:
-            return token, []
-        Notice.objects.filter(pk__in=ids, status=Notice.Status.PENDING).update(
-            status=Notice.Status.SENDING,
-            claim_token=token,
-            claimed_at=timezone.now(),
-            attempts=F("attempts") + 1,
-        )
+            # Lock the candidates first, skipping rows another worker holds; an
+            # UPDATE ... IN (SELECT ... LIMIT) may rescan and claim more than asked.
+            locked = candidates.select_for_update(skip_locked=True)
+            ids = list(locked.values_list("pk", flat=True)[:limit])
+            subset = Notice.objects.filter(pk__in=ids)
+        else:
+            # SQLite: one UPDATE takes the write lock at once (a read-then-write
+            # transaction may fail to upgrade its lock under contention).
+            subset = Notice.objects.filter(pk__in=candidates.values("pk")[:limit])
+        claimed_count = subset.filter(status=Notice.Status.PENDING).update(**claim)
+    if not claimed_count:
+        return token, []
     claimed = Notice.objects.filter(claim_token=token).select_related(
         "webhook_endpoint"
     )
