@@ -54,6 +54,9 @@ def template_list(request: HttpRequest) -> HttpResponse:
             if v.status == "draft" and (not live or v.number > live.number)
         ]
         rows.append({"template": template, "live": live, "drafts": len(drafts)})
+    # The order of the story (outage, updates, deposits, staff), not the alphabet.
+    order = {kind: i for i, kind in enumerate(NoticeKind.values)}
+    rows.sort(key=lambda row: order[row["template"].kind])
     return render(request, "notifications/template_list.html", {"rows": rows})
 
 

@@ -5,7 +5,6 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -233,7 +232,7 @@ def notify(
         ignore_conflicts=True,
     )
     if new:
-        transaction.on_commit(partial(_nudge_after_commit))
+        _nudge_once_after_commit()
     return notices
 
 
@@ -292,6 +291,15 @@ def _notice_build(
         parts.body_html,
     )
     return notice
+
+
+def _nudge_once_after_commit() -> None:
+    """One nudge per transaction, however many notify() calls a fan-out makes."""
+    conn = transaction.get_connection()
+    if not any(
+        func is _nudge_after_commit for _sids, func, _robust in conn.run_on_commit
+    ):
+        transaction.on_commit(_nudge_after_commit)
 
 
 def _nudge_after_commit() -> None:

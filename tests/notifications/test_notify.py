@@ -250,3 +250,27 @@ def test_nothing_is_nudged_before_commit_and_one_nudge_follows_commit(
 
     assert len(callbacks) == 1
     assert calls == [1]
+
+
+def test_a_fan_out_of_many_calls_in_one_transaction_nudges_once(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr("notifications.tasks.notices_nudge", lambda: calls.append(1))
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for i in range(5):
+            _eta([Recipient("email", f"c{i}@example.com")], key=f"eta:{i}")
+
+    assert len(callbacks) == 1
+    assert calls == [1]
+    assert Notice.objects.count() == 5
+
+
+def test_the_nudge_swallows_an_unreachable_broker(settings):
+    from notifications.tasks import notices_nudge
+    from tests.notifications.conftest import free_port
+
+    settings.NOTICE_NUDGE_BROKER_URL = f"redis://127.0.0.1:{free_port()}/3"
+
+    assert notices_nudge() is False
