@@ -325,3 +325,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("TEST", {}).setdefault(
         "NAME", str(VAR_DIR / "test-outage_desk.sqlite3")
     )
+# The embedded broker's exchange table lives with its queue under VAR_DIR, not in a
+# "control" folder of the working directory (each test queue would add a file there).
+if BROKER_IS_EMBEDDED:
+    CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"] = str(_broker_dir / "control")
