@@ -311,3 +311,35 @@ def test_a_tampered_unsubscribe_link_is_refused_and_nothing_is_recorded(client):
     assert response.status_code == 400
     assert str(UNSUBSCRIBE_BAD_LINK) in response.content.decode()
     assert OptOut.objects.count() == 0
+
+
+def test_a_version_page_offers_approval_to_another_lead_only(
+    client, lead, lead2, sms_template
+):
+    version = template_version_create(
+        template=sms_template,
+        subject="",
+        body_text="ETA {{ eta }}",
+        body_html="",
+        author=lead,
+    )
+
+    as_author = _login(client, lead).get(f"/notices/versions/{version.pk}/")
+    as_other = _login(Client(), lead2).get(f"/notices/versions/{version.pk}/")
+
+    assert as_author.context["can_approve"] is False
+    assert as_other.context["can_approve"] is True
+    assert as_other.context["preview"].body == "ETA 2026-11-22 14:00 UTC"
+    assert as_other.context["sms"].segments == 1
+
+
+def test_the_template_list_runs_a_fixed_number_of_queries(
+    client, lead, django_assert_num_queries
+):
+    _login(client, lead)
+
+    with django_assert_num_queries(6):
+        response = client.get("/notices/templates/")
+
+    assert response.status_code == 200
+    assert response.context["rows"][0]["template"].kind == "outage_started"
