@@ -21,6 +21,12 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("Capture"), "deposits:capture", "deposits.add_deposit"),
     NavItem(_("Supervision"), "deposits:supervision", "deposits.approve_deposit"),
     NavItem(_("Status page"), "status"),
+    NavItem(
+        _("Templates"),
+        "notifications:template_list",
+        "notifications.view_noticetemplate",
+    ),
+    NavItem(_("Delivery log"), "notifications:log", "notifications.view_notice"),
     NavItem(_("API tokens"), "account-tokens"),
     NavItem(_("Admin"), "admin:index", staff_only=True),
 ]

@@ -48,6 +48,11 @@ _INCIDENT_LEAD = [
     "deposits.view_deposit",
     "notifications.view_noticetemplate",
     "notifications.change_noticetemplate",
+    "notifications.approve_noticetemplate",
+    "notifications.view_notice",
+    "notifications.resend_notice",
+    "notifications.view_webhookendpoint",
+    "notifications.add_webhookendpoint",
 ]
 _FINANCE = [
     "incidents.view_incident",

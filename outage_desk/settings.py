@@ -356,3 +356,47 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# notifications
+NOTICE_MESSAGE_ID_DOMAIN = env.str(
+    "NOTICE_MESSAGE_ID_DOMAIN", default="outage-desk.local"
+)
+NOTICE_BATCH_SIZE = env.int("NOTICE_BATCH_SIZE", default=200)
+NOTICE_MAX_ATTEMPTS = env.int("NOTICE_MAX_ATTEMPTS", default=8)
+NOTICE_RETRY_BASE_SECONDS = env.int("NOTICE_RETRY_BASE_SECONDS", default=30)
+NOTICE_RETRY_MAX_SECONDS = env.int("NOTICE_RETRY_MAX_SECONDS", default=3600)
+# A claim older than this belongs to a worker that died mid-batch; the relay frees it.
+NOTICE_CLAIM_LEASE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+# Messages per second per channel and worker process (token bucket); 0: no limit.
+NOTICE_RATE_LIMITS = {
+    "email": env.float("NOTICE_RATE_EMAIL", default=0),
+    "sms": env.float("NOTICE_RATE_SMS", default=10),
+    "webhook": env.float("NOTICE_RATE_WEBHOOK", default=20),
+}
+NOTICE_TASK_QUEUE = env.str("NOTICE_TASK_QUEUE", default="celery")
+# The on-commit nudge's broker; empty: CELERY_BROKER_URL.
+NOTICE_NUDGE_BROKER_URL = env.str("NOTICE_NUDGE_BROKER_URL", default="")
+# Who hears about notices that failed for good; empty: staff who may resend them.
+NOTICE_FAILURE_ALERT_EMAILS = env.list("NOTICE_FAILURE_ALERT_EMAILS", default=[])
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.FileSmsBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
+SMS_SENDER = env.str("SMS_SENDER", default="OutageDesk")
+WEBHOOK_TIMEOUT = env.int("WEBHOOK_TIMEOUT", default=5)
+# Every 15 s: hand over pending notices whose on-commit nudge was lost.
+CELERY_BEAT_SCHEDULE["notifications-relay"] = {
+    "task": "notifications.relay",
+    "schedule": 15.0,
+    "options": {"queue": NOTICE_TASK_QUEUE, "expires": 60},
+}
+# Tests that start a real worker process need a test database that process can open
+# too: on SQLite a file under VAR_DIR rather than the in-memory default.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(VAR_DIR / "test-outage_desk.sqlite3")
+    )
+# The embedded broker's exchange table lives with its queue under VAR_DIR, not in a
+# "control" folder of the working directory (each test queue would add a file there).
+if BROKER_IS_EMBEDDED:
+    CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"] = str(_broker_dir / "control")

@@ -31,6 +31,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("deposits/", include("deposits.urls")),
     path("status/", include("incidents.status_urls")),
+    path("notices/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]

@@ -1,6 +1,7 @@
 """Writes for deposits. Every state change appends an audit event in its transaction."""
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from notifications.models import Channel, NoticeKind
-from notifications.services import Recipient, notify
+from notifications.services import Recipient, notify, recipient_clean
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 from outage_desk.money import money_validate
@@ -60,6 +61,8 @@ CONTENT_FIELDS = (
     "reference",
     "note",
 )
+
+logger = logging.getLogger(__name__)
 
 
 def uuid_parse(value: object) -> uuid.UUID:
@@ -190,14 +193,28 @@ def _status_for(*, branch: Branch, amount: Decimal, currency: str) -> str:
 
 
 def deposit_notice_recipients(customer: Customer | None) -> list[Recipient]:
-    """Where a customer's deposit notices go: e-mail and/or SMS, in their language."""
+    """Where a customer's deposit notices go: e-mail and/or SMS, in their language.
+
+    An unusable address copied from the core system is skipped, never allowed to
+    refuse the capture: the deposit matters more than its notice.
+    """
     if customer is None:
         return []
-    recipients = []
+    candidates = []
     if customer.email:
-        recipients.append(Recipient(Channel.EMAIL, customer.email, customer.language))
+        candidates.append(Recipient(Channel.EMAIL, customer.email, customer.language))
     if customer.phone:
-        recipients.append(Recipient(Channel.SMS, customer.phone, customer.language))
+        candidates.append(Recipient(Channel.SMS, customer.phone, customer.language))
+    recipients = []
+    for recipient in candidates:
+        try:
+            recipients.append(recipient_clean(recipient))
+        except ValidationError:
+            logger.warning(
+                "customer id=%s has an unusable %s address; no notice sent there",
+                customer.pk,
+                recipient.channel,
+            )
     return recipients
 
 

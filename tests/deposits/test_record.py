@@ -342,3 +342,41 @@ def test_a_repeated_conflicting_attempt_is_one_queue_entry(capture):
 
     amounts = sorted(c.payload["amount"] for c in DepositConflict.objects.all())
     assert amounts == ["998.00", "999.00"]
+
+
+def test_an_unusable_customer_address_never_refuses_a_capture(clerk, branch):
+    from decimal import Decimal
+
+    from deposits.services import deposit_record
+    from notifications.models import Notice
+    from tests.factories import CustomerFactory
+
+    from .factories import IncidentFactory
+
+    # given: the core system's copy has a broken e-mail but a good phone
+    customer = CustomerFactory(
+        branch=branch, email="not-an-address", phone="+447700900123"
+    )
+    incident = IncidentFactory()
+
+    # when
+    _deposit, created = deposit_record(
+        incident=incident,
+        branch=branch,
+        recorded_by=clerk,
+        client_uuid="0b9f2f4e-6a41-4d7e-9a7a-0c2f1f6f0b11",
+        channel="cash",
+        account=customer.account,
+        payer_name=customer.name,
+        amount=Decimal("10.00"),
+        currency="GBP",
+        received_at=incident.impact_started_at + dt.timedelta(minutes=5),
+        source="form",
+        customer=customer,
+    )
+
+    # then
+    assert created is True
+    assert list(Notice.objects.values_list("channel", "recipient")) == [
+        ("sms", "+447700900123")
+    ]

@@ -54,7 +54,18 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
                 "API tokens",
             ],
         ),
-        ("lead", ["Home", "Incidents", "Status page", "API tokens", "Admin"]),
+        (
+            "lead",
+            [
+                "Home",
+                "Incidents",
+                "Status page",
+                "Templates",
+                "Delivery log",
+                "API tokens",
+                "Admin",
+            ],
+        ),
         ("finance", ["Home", "Incidents", "Status page", "API tokens"]),
         (
             "admin_user",
@@ -64,6 +75,8 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
                 "Capture",
                 "Supervision",
                 "Status page",
+                "Templates",
+                "Delivery log",
                 "API tokens",
                 "Admin",
             ],

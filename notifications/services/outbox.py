@@ -1,0 +1,309 @@
+"""The one entry point other apps call: notify() writes outbox rows, nothing else."""
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    MANDATORY_KINDS,
+    Channel,
+    Notice,
+    NoticeKind,
+    NoticeRef,
+    NoticeTemplate,
+    NoticeTemplateVersion,
+    OptOut,
+    WebhookEndpoint,
+)
+from ..preferences import unsubscribe_url
+from ..rendering import default_sources, language_normalize, render_parts
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_UNKNOWN_KIND = _("Unknown notice kind “%(kind)s”.")
+NOTIFY_UNKNOWN_CHANNEL = _("Recipient %(index)s: unknown channel “%(channel)s”.")
+NOTIFY_INVALID_EMAIL = _(
+    "Recipient %(index)s: “%(address)s” is not a valid e-mail address."
+)
+NOTIFY_INVALID_PHONE = _(
+    "Recipient %(index)s: “%(address)s” is not a valid phone number; "
+    "use the international form, e.g. +447700900123."
+)
+NOTIFY_UNKNOWN_WEBHOOK = _(
+    "Recipient %(index)s: “%(address)s” is not an active webhook endpoint."
+)
+NOTIFY_NO_TEMPLATE = _("No approved %(channel)s template for “%(kind)s”.")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where one notice goes: a channel, an address and the language to write it in."""
+
+    channel: str
+    address: str
+    language: str = "en"
+
+
+def recipient_clean(recipient: Recipient, *, index: int = 1) -> Recipient:
+    """The recipient with its address normalised, or a ValidationError naming it."""
+    params = {
+        "index": index,
+        "address": recipient.address,
+        "channel": recipient.channel,
+    }
+    if recipient.channel not in Channel.values:
+        raise ValidationError(NOTIFY_UNKNOWN_CHANNEL, params=params)
+    address = (recipient.address or "").strip()
+    if recipient.channel == Channel.EMAIL:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(NOTIFY_INVALID_EMAIL, params=params) from None
+    elif recipient.channel == Channel.SMS:
+        address = _phone_e164(address, params)
+    return Recipient(recipient.channel, address, language_normalize(recipient.language))
+
+
+def _phone_e164(address: str, params: dict[str, Any]) -> str:
+    try:
+        number = phonenumbers.parse(address, None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(NOTIFY_INVALID_PHONE, params=params) from None
+    # "Possible" (right length for the country), not "valid": fictional test ranges
+    # such as +44 7700 900xxx must pass, and the provider has the final word.
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(NOTIFY_INVALID_PHONE, params=params)
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _dedupe(key: str, channel: str, address: str) -> str:
+    full = f"{key}:{channel}:{address}"
+    if len(full) <= 200:
+        return full
+    # Long keys keep a readable prefix and a digest of the whole for uniqueness.
+    return f"{full[:150]}#{hashlib.sha256(full.encode()).hexdigest()}"[:200]
+
+
+def template_version_current(
+    *, kind: str, channel: str, language: str
+) -> NoticeTemplateVersion:
+    """The approved version to render from, falling back to the default language."""
+    for lang in dict.fromkeys([language, settings.LANGUAGE_CODE]):
+        version = (
+            NoticeTemplateVersion.objects.filter(
+                template__kind=kind,
+                template__channel=channel,
+                template__language=lang,
+                status=NoticeTemplateVersion.Status.APPROVED,
+            )
+            .select_related("template")
+            .order_by("-number")
+            .first()
+        )
+        if version is not None:
+            return version
+    if templates_load_defaults(kinds=[kind]):
+        return template_version_current(kind=kind, channel=channel, language=language)
+    raise ValidationError(NOTIFY_NO_TEMPLATE, params={"kind": kind, "channel": channel})
+
+
+def templates_load_defaults(
+    *,
+    kinds: Iterable[str] | None = None,
+    template_model: Any = NoticeTemplate,
+    version_model: Any = NoticeTemplateVersion,
+) -> int:
+    """Create the shipped default templates that are missing, approved; returns how many.
+
+    The data migration passes its historical models; notify() calls it when a
+    database lost its defaults (a flushed test database, a kind added later).
+    """
+    from ..models import TEMPLATED_CHANNELS, TEMPLATED_KINDS
+
+    created = 0
+    now = timezone.now()
+    for kind in kinds or TEMPLATED_KINDS:
+        if kind == NoticeKind.WEBHOOK:
+            continue
+        for channel in TEMPLATED_CHANNELS:
+            for language, _name in settings.LANGUAGES:
+                template, _new = template_model.objects.get_or_create(
+                    kind=kind, channel=channel, language=language
+                )
+                if template.versions.exists():
+                    continue
+                sources = default_sources(kind=kind, channel=channel, language=language)
+                version_model.objects.create(
+                    template=template,
+                    number=1,
+                    status="approved",
+                    approved_at=now,
+                    **sources,
+                )
+                created += 1
+    return created
+
+
+def _webhook_recipients(kind: str, explicit: list[Recipient]) -> list[Recipient]:
+    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    urls = {endpoint.url for endpoint in endpoints}
+    for index, recipient in enumerate(explicit, start=1):
+        if recipient.channel == Channel.WEBHOOK and recipient.address not in urls:
+            raise ValidationError(
+                NOTIFY_UNKNOWN_WEBHOOK,
+                params={"index": index, "address": recipient.address},
+            )
+    # Integrators' subscriptions: every active endpoint listening for this kind.
+    return [
+        Recipient(Channel.WEBHOOK, endpoint.url, settings.LANGUAGE_CODE)
+        for endpoint in endpoints
+        if kind in endpoint.events
+    ]
+
+
+def _opted_out(kind: str, recipients: list[Recipient]) -> set[tuple[str, str]]:
+    if kind in MANDATORY_KINDS or not recipients:
+        return set()
+    addresses = {r.address for r in recipients}
+    return set(
+        OptOut.objects.filter(address__in=addresses).values_list("channel", "address")
+    )
+
+
+@transaction.atomic
+def notify(
+    *,
+    kind: str,
+    recipients: Iterable[Recipient],
+    context: dict[str, Any],
+    dedupe_key: str,
+    subject_refs: Iterable[str] = (),
+    supersede_key: str = "",
+) -> list[Notice]:
+    """Write one pending notice per recipient in the caller's transaction.
+
+    ``dedupe_key`` names the event ("deposit:42:received"); with the channel and
+    address it makes each notice unique, so a repeated call adds nothing. A bad
+    recipient raises ValidationError before anything is written. Opted-out
+    addresses get nothing for kinds that are not mandatory.
+    """
+    if kind not in NoticeKind.values:
+        raise ValidationError(NOTIFY_UNKNOWN_KIND, params={"kind": kind})
+    clean = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+    wanted = [recipient_clean(r, index=i) for i, r in enumerate(recipients, start=1)]
+    wanted += _webhook_recipients(kind, wanted)
+    refs = list(dict.fromkeys(str(ref)[:100] for ref in subject_refs))
+    skip = _opted_out(kind, wanted)
+    rows: dict[str, Notice] = {}
+    cache: dict[tuple[str, str], Any] = {}
+    for recipient in wanted:
+        key = _dedupe(dedupe_key, recipient.channel, recipient.address)
+        if (recipient.channel, recipient.address) in skip or key in rows:
+            continue
+        rows[key] = _notice_build(kind, recipient, clean, refs, supersede_key, cache)
+        rows[key].dedupe_key = key
+    existing = set(
+        Notice.objects.filter(dedupe_key__in=list(rows)).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    new = [row for key, row in rows.items() if key not in existing]
+    Notice.objects.bulk_create(new, ignore_conflicts=True)
+    notices = list(Notice.objects.filter(dedupe_key__in=list(rows)).order_by("pk"))
+    NoticeRef.objects.bulk_create(
+        [
+            NoticeRef(notice=notice, ref=ref)
+            for notice in notices
+            if notice.dedupe_key not in existing
+            for ref in refs
+        ],
+        ignore_conflicts=True,
+    )
+    if new:
+        _nudge_once_after_commit()
+    return notices
+
+
+def _notice_build(
+    kind: str,
+    recipient: Recipient,
+    context: dict[str, Any],
+    refs: list[str],
+    supersede_key: str,
+    cache: dict[tuple[str, str], Any],
+) -> Notice:
+    """An unsaved notice, rendered; ``cache`` keeps lookups to one per channel."""
+    notice = Notice(
+        kind=kind,
+        channel=recipient.channel,
+        recipient=recipient.address,
+        language=recipient.language,
+        context=context,
+        subject_refs=refs,
+        supersede_key=supersede_key,
+    )
+    if recipient.channel == Channel.WEBHOOK:
+        ckey: tuple[str, str] = (str(Channel.WEBHOOK), recipient.address)
+        if ckey not in cache:
+            cache[ckey] = WebhookEndpoint.objects.get(url=recipient.address)
+        notice.webhook_endpoint = cache[ckey]
+        notice.body = json.dumps(
+            {"event": kind, "data": context, "refs": refs},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return notice
+    ckey = (str(recipient.channel), recipient.language)
+    if ckey not in cache:
+        cache[ckey] = template_version_current(
+            kind=kind, channel=recipient.channel, language=recipient.language
+        )
+    version = cache[ckey]
+    full = {"site_url": settings.SITE_URL, **context}
+    if kind not in MANDATORY_KINDS and recipient.channel == Channel.EMAIL:
+        full["unsubscribe_url"] = unsubscribe_url(
+            channel=recipient.channel, address=recipient.address
+        )
+    parts = render_parts(
+        channel=recipient.channel,
+        subject=version.subject,
+        body_text=version.body_text,
+        body_html=version.body_html,
+        context=full,
+    )
+    notice.template_version = version
+    notice.language = version.template.language
+    notice.subject, notice.body, notice.body_html = (
+        parts.subject,
+        parts.body,
+        parts.body_html,
+    )
+    return notice
+
+
+def _nudge_once_after_commit() -> None:
+    """One nudge per transaction, however many notify() calls a fan-out makes."""
+    conn = transaction.get_connection()
+    if not any(
+        func is _nudge_after_commit for _sids, func, _robust in conn.run_on_commit
+    ):
+        transaction.on_commit(_nudge_after_commit)
+
+
+def _nudge_after_commit() -> None:
+    # Imported late: tasks import the delivery code, which imports this module.
+    from ..tasks import notices_nudge
+
+    notices_nudge()
