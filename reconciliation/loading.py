@@ -1,0 +1,272 @@
+"""Import a restored-records file: validate everything first, then load it whole.
+
+Parsing streams into a spool file of canonical CSV rows, so memory stays flat.
+Only when no row is bad does one transaction load the spool: PostgreSQL copies
+it into a temporary table and inserts from there, skipping external ids already
+loaded; other databases insert in chunks.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import Incident
+from outage_desk.audit import audit_record
+from outage_desk.models import User
+
+from .models import ImportBatch, ImportProfile, RecordFormat, SystemRecord
+from .parsers import (
+    FIELDS,
+    PARSERS,
+    ImportRejected,
+    ParseReport,
+    ProfileSpec,
+    RowError,
+    format_guess,
+)
+from .parsers.base import ERROR_DUPLICATE_ID, ERROR_NO_RECORDS
+
+ERROR_UNKNOWN_FORMAT = _("Unknown format “%(value)s”.")
+ERROR_PROFILE_FORMAT = _("Profile “%(profile)s” reads %(format)s files, not %(value)s.")
+CHUNK = 5000
+PROGRESS_EVERY = 20000
+MAX_STORED_ERRORS = 1000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did: the batch, and whether the same file was already loaded."""
+
+    batch: ImportBatch
+    already_imported: bool
+    warnings: list[str]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def profile_spec(profile: ImportProfile | None) -> ProfileSpec:
+    """A plain copy of the profile (or the canonical layout) for the parsers."""
+    if profile is None:
+        return ProfileSpec()
+    return ProfileSpec(
+        columns=dict(profile.columns),
+        encoding=profile.encoding,
+        delimiter=profile.delimiter,
+        header_row=profile.header_row,
+        decimal_separator=profile.decimal_separator,
+        thousands_separator=profile.thousands_separator,
+        date_format=profile.date_format,
+        sign=profile.sign,
+        default_currency=profile.default_currency,
+        default_account=profile.default_account,
+    )
+
+
+def records_validate(
+    *,
+    path: Path,
+    format: str,
+    profile: ImportProfile | None,
+    spool: Path,
+    progress: Progress | None = None,
+) -> ParseReport:
+    """Parse the whole file into the spool; the report holds every bad row."""
+    if format not in PARSERS:
+        raise ImportRejected(
+            [RowError(0, "format", str(ERROR_UNKNOWN_FORMAT) % {"value": format})]
+        )
+    report = ParseReport()
+    seen: dict[int, int] = {}  # 8-byte hash of the external id -> first line
+    with spool.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        for record in PARSERS[format](path, profile_spec(profile), report):
+            key = int.from_bytes(
+                hashlib.blake2b(record.external_id.encode(), digest_size=8).digest()
+            )
+            first = seen.setdefault(key, record.line)
+            if first != record.line:
+                report.error(
+                    record.line,
+                    "external_id",
+                    ERROR_DUPLICATE_ID,
+                    value=record.external_id,
+                    first=first,
+                )
+                continue
+            if not report.errors:
+                writer.writerow(
+                    [
+                        record.external_id,
+                        record.account,
+                        record.amount,
+                        record.currency,
+                        record.value_date.isoformat(),
+                        record.counterparty,
+                        record.reference,
+                        record.description,
+                    ]
+                )
+            if progress and report.rows_seen % PROGRESS_EVERY == 0:
+                progress(report.rows_seen)
+    if not report.errors and not seen:
+        report.error(0, "file", ERROR_NO_RECORDS)
+    return report
+
+
+def records_import(
+    *,
+    path: Path,
+    incident: Incident,
+    format: str | None = None,
+    profile: ImportProfile | None = None,
+    actor: User | None = None,
+    batch: ImportBatch | None = None,
+    progress: Progress | None = None,
+) -> ImportOutcome:
+    """Validate and load one file for an incident; raise ImportRejected on any bad row."""
+    fmt = format or (profile.format if profile else format_guess(path))
+    if profile is not None and profile.format != fmt:
+        raise ImportRejected(
+            [
+                RowError(
+                    0,
+                    "format",
+                    str(ERROR_PROFILE_FORMAT)
+                    % {"profile": profile.name, "format": profile.format, "value": fmt},
+                )
+            ]
+        )
+    sha = file_sha256(path)
+    existing = ImportBatch.objects.filter(
+        incident=incident, sha256=sha, status=ImportBatch.Status.LOADED
+    ).first()
+    if existing is not None:
+        return ImportOutcome(existing, True, [])
+    with tempfile.TemporaryDirectory() as scratch:
+        spool = Path(scratch) / "records.csv"
+        report = records_validate(
+            path=path, format=fmt, profile=profile, spool=spool, progress=progress
+        )
+        if report.errors:
+            raise ImportRejected(report.errors)
+        try:
+            loaded = _load(
+                spool=spool,
+                path=path,
+                sha=sha,
+                fmt=fmt,
+                incident=incident,
+                profile=profile,
+                actor=actor,
+                batch=batch,
+                report=report,
+            )
+        except IntegrityError:
+            # Another process loaded the same file a moment ago.
+            existing = ImportBatch.objects.get(
+                incident=incident, sha256=sha, status=ImportBatch.Status.LOADED
+            )
+            return ImportOutcome(existing, True, [])
+    return ImportOutcome(loaded, False, report.warnings)
+
+
+@transaction.atomic
+def _load(
+    *,
+    spool: Path,
+    path: Path,
+    sha: str,
+    fmt: str,
+    incident: Incident,
+    profile: ImportProfile | None,
+    actor: User | None,
+    batch: ImportBatch | None,
+    report: ParseReport,
+) -> ImportBatch:
+    if batch is None:
+        batch = ImportBatch(incident=incident, created_by=actor)
+    batch.file_name = batch.file_name or path.name[:255]
+    batch.sha256 = sha
+    batch.format = RecordFormat(fmt)
+    batch.profile = profile
+    batch.status = ImportBatch.Status.LOADED
+    batch.rows_seen = report.rows_seen
+    batch.warnings = report.warnings
+    batch.finished_at = timezone.now()
+    batch.save()
+    if connection.vendor == "postgresql":
+        _copy_postgres(spool, batch)
+    else:
+        _insert_chunks(spool, batch)
+    batch.rows_loaded = SystemRecord.objects.filter(batch=batch).count()
+    batch.rows_skipped = batch.rows_seen - batch.rows_loaded
+    batch.save(update_fields=["rows_loaded", "rows_skipped"])
+    audit_record(
+        action="records.imported",
+        obj=batch,
+        actor=actor,
+        data={
+            "incident": incident.reference,
+            "file": batch.file_name,
+            "sha256": sha,
+            "loaded": batch.rows_loaded,
+            "skipped": batch.rows_skipped,
+        },
+    )
+    return batch
+
+
+def _copy_postgres(spool: Path, batch: ImportBatch) -> None:
+    table = SystemRecord._meta.db_table
+    columns = ", ".join(FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE recon_stage (external_id text, account text, "
+            "amount numeric, currency text, value_date date, counterparty text, "
+            "reference text, description text) ON COMMIT DROP"
+        )
+        with spool.open(encoding="utf-8") as handle:
+            cursor.copy_expert(
+                f"COPY recon_stage ({columns}) FROM STDIN WITH (FORMAT csv)", handle
+            )
+        cursor.execute(
+            f"INSERT INTO {table} (batch_id, incident_id, {columns}) "  # noqa: S608
+            f"SELECT %s, %s, {columns} FROM recon_stage "
+            "ON CONFLICT (incident_id, external_id) DO NOTHING",
+            [batch.pk, batch.incident_id],
+        )
+        cursor.execute("DROP TABLE recon_stage")
+
+
+def _insert_chunks(spool: Path, batch: ImportBatch) -> None:
+    with spool.open(encoding="utf-8", newline="") as handle:
+        chunk: list[SystemRecord] = []
+        for row in csv.reader(handle):
+            values: dict[str, object] = dict(zip(FIELDS, row, strict=True))
+            values["amount"] = Decimal(row[2])
+            values["value_date"] = dt.date.fromisoformat(row[4])
+            chunk.append(
+                SystemRecord(batch=batch, incident_id=batch.incident_id, **values)
+            )
+            if len(chunk) >= CHUNK:
+                SystemRecord.objects.bulk_create(chunk, ignore_conflicts=True)
+                chunk = []
+        if chunk:
+            SystemRecord.objects.bulk_create(chunk, ignore_conflicts=True)
