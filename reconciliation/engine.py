@@ -107,6 +107,7 @@ class DiscrepancyResult:
     system_amount: Decimal | None = None
     difference: Decimal | None = None
     hint: str = ""
+    currency: str = ""
 
 
 @dataclass
@@ -468,6 +469,7 @@ def _ambiguous(ms: set[int], ss: set[int], norm: _Norm) -> DiscrepancyResult:
         tuple(sorted(ss)),
         sum((norm.m[i].amount for i in ms), Decimal(0)),
         sum((norm.s[i].amount for i in ss), Decimal(0)),
+        currency=norm.m[min(ms)].currency,
     )
 
 
@@ -639,6 +641,7 @@ def _settle_splits(
                 ss,
                 sum((m_by_id[i].amount for i in ms), Decimal(0)),
                 sum((s_by_id[i].amount for i in ss), Decimal(0)),
+                currency=m_by_id[ms[0]].currency,
             )
         )
         taken_m.update(ms)
@@ -691,7 +694,14 @@ def _mismatches(
         m, s = norm.m[mi], norm.s[si]
         if m.currency != s.currency:
             out.append(
-                DiscrepancyResult("currency_mismatch", (mi,), (si,), m.amount, s.amount)
+                DiscrepancyResult(
+                    "currency_mismatch",
+                    (mi,),
+                    (si,),
+                    m.amount,
+                    s.amount,
+                    currency=m.currency,
+                )
             )
         else:
             out.append(
@@ -703,6 +713,7 @@ def _mismatches(
                     s.amount,
                     s.amount - m.amount,
                     reasons["hint"],
+                    m.currency,
                 )
             )
     return out
@@ -741,6 +752,7 @@ def match_residual(
                     (),
                     m.amount,
                     hint=HINT_SAME_AS % duplicate_of[("m", m.id)],
+                    currency=m.currency,
                 )
             )
     for s in system:
@@ -753,6 +765,7 @@ def match_residual(
                     None,
                     s.amount,
                     hint=HINT_SAME_AS % duplicate_of[("s", s.id)],
+                    currency=s.currency,
                 )
             )
     manual = [m for m in manual if ("m", m.id) not in duplicate_of]
@@ -762,12 +775,16 @@ def match_residual(
     paired_m = {i for d in mismatches for i in d.manual_ids}
     paired_s = {i for d in mismatches for i in d.system_ids}
     result.discrepancies += [
-        DiscrepancyResult("missing_in_system", (m.id,), (), m.amount)
+        DiscrepancyResult(
+            "missing_in_system", (m.id,), (), m.amount, currency=m.currency
+        )
         for m in manual
         if m.id not in paired_m
     ]
     result.discrepancies += [
-        DiscrepancyResult("missing_manual", (), (s.id,), None, s.amount)
+        DiscrepancyResult(
+            "missing_manual", (), (s.id,), None, s.amount, currency=s.currency
+        )
         for s in system
         if s.id not in paired_s
     ]

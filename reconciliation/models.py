@@ -137,6 +137,34 @@ class SystemRecord(models.Model):
         return f"{self.external_id} {self.amount} {self.currency}"
 
 
+class MatchSettings(models.Model):
+    """The matcher's settings for one incident; defaults come from settings."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="match_settings"
+    )
+    passes = models.JSONField(default=list, blank=True)
+    date_window = models.PositiveSmallIntegerField(
+        default=2, help_text=_("Business days between receipt and value date.")
+    )
+    settlement_grace = models.PositiveSmallIntegerField(
+        default=3, help_text=_("Business days after the incident a credit may settle.")
+    )
+    amount_tolerance = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
+    fuzzy_threshold = models.PositiveSmallIntegerField(default=85)
+    auto_confirm_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Confirm matches at or above this score.")
+    )
+
+    class Meta:
+        verbose_name_plural = "match settings"
+
+    def __str__(self) -> str:
+        return f"Match settings of {self.incident_id}"
+
+
 class ReconciliationRun(models.Model):
     """One run of the matcher over an incident's deposits and system records."""
 
@@ -298,6 +326,7 @@ class Discrepancy(models.Model):
     difference = models.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
     )
+    currency = models.CharField(max_length=3, blank=True)
     hint = models.CharField(max_length=200, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.OPEN

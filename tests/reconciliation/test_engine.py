@@ -125,6 +125,7 @@ def test_a_transposed_amount_is_a_mismatch_with_a_hint():
             Decimal("135.00"),
             Decimal("-18.00"),
             HINT_TRANSPOSED,
+            "GBP",
         )
     ]
 

@@ -1,0 +1,447 @@
+"""Writes for reconciliation: runs, and finance's decisions on matches."""
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from deposits.models import Deposit
+from incidents.models import Incident
+from notifications.models import Channel
+from notifications.services import Recipient, notify
+from outage_desk.audit import audit_record
+from outage_desk.models import User
+
+from . import engine
+from .models import (
+    Discrepancy,
+    Match,
+    MatchDeposit,
+    MatchRecord,
+    MatchSettings,
+    ReconciliationRun,
+    RejectedPair,
+    SystemRecord,
+)
+
+ERROR_NOT_PROPOSED = _("Only a proposed match can be confirmed or rejected.")
+ERROR_ALREADY_CONFIRMED = _(
+    "A deposit or record of this match is already in a confirmed match."
+)
+ERROR_RUN_NOT_QUEUED = _("This run has already started.")
+
+# Deposits that are not (or no longer) money received: never matched.
+_EXCLUDED_STATUSES = [Deposit.Status.REVERSED, Deposit.Status.PENDING_APPROVAL]
+_CONFIRMABLE = [
+    Deposit.Status.PROVISIONAL,
+    Deposit.Status.AWAITING_CONFIRMATION,
+]
+BULK = 2000
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The engine's inputs for one incident, read without one ORM object per row."""
+
+    manual: list[engine.ManualItem]
+    system: list[engine.SystemItem]
+    rejected: frozenset[tuple[int, int]]
+    config: engine.MatchConfig
+    window: tuple[dt.date, dt.date]
+
+
+def match_config_for(incident: Incident) -> tuple[engine.MatchConfig, int]:
+    """The incident's matcher settings (or the defaults) and its settlement grace."""
+    defaults: dict[str, Any] = getattr(settings, "RECONCILIATION", {})
+    row = MatchSettings.objects.filter(incident=incident).first()
+    config = engine.MatchConfig(
+        passes=tuple(row.passes) if row and row.passes else engine.PASSES,
+        date_window=row.date_window if row else defaults.get("DATE_WINDOW", 2),
+        amount_tolerance=row.amount_tolerance if row else Decimal(0),
+        fuzzy_threshold=row.fuzzy_threshold if row else defaults.get("FUZZY", 85),
+    )
+    grace = row.settlement_grace if row else defaults.get("SETTLEMENT_GRACE", 3)
+    return config, grace
+
+
+def run_plan(*, incident: Incident) -> RunPlan:
+    """Gather the in-scope deposits and credits, minus what finance already decided."""
+    config, grace = match_config_for(incident)
+    end = incident.capture_ends_at or incident.restored_at or timezone.now()
+    first_day = incident.impact_started_at.astimezone(dt.UTC).date()
+    last_day = engine.business_days_add(end.astimezone(dt.UTC).date(), grace)
+    confirmed_d = MatchDeposit.objects.filter(confirmed=True).values("deposit_id")
+    confirmed_r = MatchRecord.objects.filter(confirmed=True).values("record_id")
+    zones: dict[str, zoneinfo.ZoneInfo] = {}
+    manual = []
+    rows = (
+        Deposit.objects.filter(incident=incident, reverses__isnull=True)
+        .exclude(status__in=_EXCLUDED_STATUSES)
+        .exclude(pk__in=confirmed_d)
+        .values_list(
+            "pk",
+            "receipt_number",
+            "account",
+            "payer_name",
+            "amount",
+            "currency",
+            "received_at",
+            "reference",
+            "branch__timezone",
+        )
+    )
+    for (
+        pk,
+        receipt,
+        account,
+        payer,
+        amount,
+        currency,
+        received,
+        ref,
+        tz,
+    ) in rows.iterator(chunk_size=BULK):
+        zone = zones.setdefault(tz, zoneinfo.ZoneInfo(tz))
+        day = received.astimezone(zone).date()
+        manual.append(
+            engine.ManualItem(pk, receipt, account, payer, amount, currency, day, ref)
+        )
+    records = (
+        SystemRecord.objects.filter(
+            incident=incident, amount__gt=0, value_date__range=(first_day, last_day)
+        )
+        .exclude(pk__in=confirmed_r)
+        .values_list(
+            "pk",
+            "external_id",
+            "account",
+            "amount",
+            "currency",
+            "value_date",
+            "counterparty",
+            "reference",
+        )
+    )
+    system = [engine.SystemItem(*row) for row in records.iterator(chunk_size=BULK)]
+    rejected = frozenset(
+        RejectedPair.objects.filter(incident=incident).values_list(
+            "deposit_id", "record_id"
+        )
+    )
+    return RunPlan(manual, system, rejected, config, (first_day, last_day))
+
+
+def _counts(plan: RunPlan, result: engine.Result) -> dict[str, int]:
+    counts = {f"matched_{kind}": 0 for kind in (*engine.PASSES,)}
+    counts.update({kind: 0 for kind in Discrepancy.Kind.values})
+    counts.update(result.counts())
+    counts["deposits"] = len(plan.manual)
+    counts["records"] = len(plan.system)
+    return dict(sorted(counts.items()))
+
+
+@transaction.atomic
+def run_create(
+    *, incident: Incident, actor: User | None = None, dry_run: bool = False
+) -> ReconciliationRun:
+    """A queued run; ``run_execute`` does the work (here or in a worker)."""
+    run = ReconciliationRun.objects.create(
+        incident=incident, started_by=actor, dry_run=dry_run
+    )
+    audit_record(
+        action="reconciliation.queued",
+        obj=run,
+        actor=actor,
+        data={"incident": incident.reference, "dry_run": dry_run},
+    )
+    return run
+
+
+@transaction.atomic
+def run_start(
+    *, incident: Incident, actor: User | None = None, dry_run: bool = False
+) -> ReconciliationRun:
+    """Queue a run for a worker; the task is sent only after commit."""
+    from .tasks import reconciliation_run_task
+
+    run = run_create(incident=incident, actor=actor, dry_run=dry_run)
+    transaction.on_commit(partial(reconciliation_run_task.delay, run.pk))
+    return run
+
+
+def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> ReconciliationRun:
+    """Match (outside any transaction), then store the outcome in one transaction."""
+    claimed = ReconciliationRun.objects.filter(
+        pk=run.pk, status=ReconciliationRun.Status.QUEUED
+    ).update(status=ReconciliationRun.Status.RUNNING)
+    if claimed != 1:
+        raise ValidationError(ERROR_RUN_NOT_QUEUED)
+    plan = run_plan(incident=run.incident)
+    result = engine.reconcile(
+        plan.manual, plan.system, plan.config, plan.rejected, partitions=partitions
+    )
+    return _run_store(run=run, plan=plan, result=result)
+
+
+@transaction.atomic
+def _run_store(
+    *, run: ReconciliationRun, plan: RunPlan, result: engine.Result
+) -> ReconciliationRun:
+    counts = _counts(plan, result)
+    if run.dry_run:
+        counts.update(_changes(run, result))
+    else:
+        _matches_store(run, result.matches)
+        _discrepancies_store(run, result.discrepancies)
+    run.params = {
+        **plan.config.as_dict(),
+        "first_day": plan.window[0].isoformat(),
+        "last_day": plan.window[1].isoformat(),
+    }
+    run.counts = counts
+    run.status = ReconciliationRun.Status.FINISHED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["params", "counts", "status", "finished_at"])
+    audit_record(
+        action="reconciliation.finished",
+        obj=run,
+        actor=run.started_by,
+        data={
+            "incident": run.incident.reference,
+            "dry_run": run.dry_run,
+            "counts": counts,
+        },
+    )
+    return run
+
+
+def run_latest(*, incident: Incident) -> ReconciliationRun | None:
+    return (
+        ReconciliationRun.objects.filter(
+            incident=incident, dry_run=False, status=ReconciliationRun.Status.FINISHED
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _changes(run: ReconciliationRun, result: engine.Result) -> dict[str, int]:
+    """What a real run would change against the last stored one."""
+    previous = run_latest(incident=run.incident)
+    before: set[tuple[str, tuple[int, ...], tuple[int, ...]]] = set()
+    if previous is not None:
+        d_rows = MatchDeposit.objects.filter(match__run=previous).values_list(
+            "match_id", "deposit_id"
+        )
+        r_rows = MatchRecord.objects.filter(match__run=previous).values_list(
+            "match_id", "record_id"
+        )
+        ds: dict[int, list[int]] = {}
+        rs: dict[int, list[int]] = {}
+        for mid, did in d_rows:
+            ds.setdefault(mid, []).append(did)
+        for mid, rid in r_rows:
+            rs.setdefault(mid, []).append(rid)
+        for mid, kind in previous.matches.filter(
+            status=Match.Status.PROPOSED
+        ).values_list("pk", "kind"):
+            before.add(
+                (kind, tuple(sorted(ds.get(mid, []))), tuple(sorted(rs.get(mid, []))))
+            )
+    after = {(m.kind, m.manual_ids, m.system_ids) for m in result.matches}
+    return {"new_matches": len(after - before), "dropped_matches": len(before - after)}
+
+
+def _matches_store(
+    run: ReconciliationRun, matches: Iterable[engine.MatchResult]
+) -> None:
+    items = list(matches)
+    for start in range(0, len(items), BULK):
+        chunk = items[start : start + BULK]
+        rows = Match.objects.bulk_create(
+            [
+                Match(
+                    run=run,
+                    kind=m.kind,
+                    score=m.score,
+                    reasons=m.reasons,
+                    manual_amount=m.manual_amount,
+                    system_amount=m.system_amount,
+                    currency=m.currency,
+                )
+                for m in chunk
+            ]
+        )
+        MatchDeposit.objects.bulk_create(
+            [
+                MatchDeposit(match=row, deposit_id=i)
+                for row, m in zip(rows, chunk, strict=True)
+                for i in m.manual_ids
+            ]
+        )
+        MatchRecord.objects.bulk_create(
+            [
+                MatchRecord(match=row, record_id=i)
+                for row, m in zip(rows, chunk, strict=True)
+                for i in m.system_ids
+            ]
+        )
+
+
+def _discrepancies_store(
+    run: ReconciliationRun, items: Iterable[engine.DiscrepancyResult]
+) -> None:
+    found = list(items)
+    d_through = Discrepancy.deposits.through
+    r_through = Discrepancy.records.through
+    for start in range(0, len(found), BULK):
+        chunk = found[start : start + BULK]
+        rows = Discrepancy.objects.bulk_create(
+            [
+                Discrepancy(
+                    run=run,
+                    kind=d.kind,
+                    manual_amount=d.manual_amount,
+                    system_amount=d.system_amount,
+                    difference=d.difference,
+                    hint=d.hint[:200],
+                    currency=d.currency,
+                )
+                for d in chunk
+            ]
+        )
+        d_through.objects.bulk_create(
+            [
+                d_through(discrepancy_id=row.pk, deposit_id=i)
+                for row, d in zip(rows, chunk, strict=True)
+                for i in d.manual_ids
+            ]
+        )
+        r_through.objects.bulk_create(
+            [
+                r_through(discrepancy_id=row.pk, systemrecord_id=i)
+                for row, d in zip(rows, chunk, strict=True)
+                for i in d.system_ids
+            ]
+        )
+
+
+def _locked_match(match: Match) -> Match:
+    return (
+        Match.objects.select_for_update()
+        .select_related("run__incident")
+        .get(pk=match.pk)
+    )
+
+
+@transaction.atomic
+def match_confirm(*, match: Match, actor: User | None) -> Match:
+    """Finance confirms a proposed match: its deposits become confirmed, customers told."""
+    match = _locked_match(match)
+    if match.status != Match.Status.PROPOSED:
+        raise ValidationError(ERROR_NOT_PROPOSED)
+    try:
+        with transaction.atomic():
+            MatchDeposit.objects.filter(match=match).update(confirmed=True)
+            MatchRecord.objects.filter(match=match).update(confirmed=True)
+    except IntegrityError:
+        raise ValidationError(ERROR_ALREADY_CONFIRMED) from None
+    match.status = Match.Status.CONFIRMED
+    match.decided_by = actor
+    match.decided_at = timezone.now()
+    match.save(update_fields=["status", "decided_by", "decided_at"])
+    deposits = list(
+        Deposit.objects.filter(
+            pk__in=MatchDeposit.objects.filter(match=match).values("deposit_id")
+        )
+        .select_related("customer")
+        .order_by("pk")
+    )
+    Deposit.objects.filter(
+        pk__in=[d.pk for d in deposits], status__in=_CONFIRMABLE
+    ).update(status=Deposit.Status.CONFIRMED)
+    for deposit in deposits:
+        _notify_confirmed(deposit)
+    audit_record(
+        action="reconciliation.match_confirmed",
+        obj=match,
+        actor=actor,
+        data={
+            "deposits": [d.receipt_number for d in deposits],
+            "kind": match.kind,
+            "score": match.score,
+        },
+    )
+    return match
+
+
+def _notify_confirmed(deposit: Deposit) -> None:
+    customer = deposit.customer
+    if customer is None:
+        return
+    recipients = []
+    if customer.email:
+        recipients.append(Recipient(Channel.EMAIL, customer.email, customer.language))
+    if customer.phone:
+        recipients.append(Recipient(Channel.SMS, customer.phone, customer.language))
+    if not recipients:
+        return
+    notify(
+        kind="deposit_confirmed",
+        recipients=recipients,
+        context={
+            "receipt_number": deposit.receipt_number,
+            "amount": deposit.amount,
+            "currency": deposit.currency,
+            "customer_name": customer.name,
+        },
+        dedupe_key=f"deposit:{deposit.pk}:confirmed",
+        subject_refs=[f"deposit:{deposit.pk}"],
+    )
+
+
+@transaction.atomic
+def match_reject(*, match: Match, actor: User | None) -> Match:
+    """Finance says these do not belong together; the pairs are never proposed again."""
+    match = _locked_match(match)
+    if match.status != Match.Status.PROPOSED:
+        raise ValidationError(ERROR_NOT_PROPOSED)
+    deposit_ids = list(
+        MatchDeposit.objects.filter(match=match).values_list("deposit_id", flat=True)
+    )
+    record_ids = list(
+        MatchRecord.objects.filter(match=match).values_list("record_id", flat=True)
+    )
+    RejectedPair.objects.bulk_create(
+        [
+            RejectedPair(
+                incident=match.run.incident,
+                deposit_id=d,
+                record_id=r,
+                rejected_by=actor,
+            )
+            for d in deposit_ids
+            for r in record_ids
+        ],
+        ignore_conflicts=True,
+    )
+    match.status = Match.Status.REJECTED
+    match.decided_by = actor
+    match.decided_at = timezone.now()
+    match.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_record(
+        action="reconciliation.match_rejected",
+        obj=match,
+        actor=actor,
+        data={"deposits": deposit_ids, "records": record_ids},
+    )
+    return match
