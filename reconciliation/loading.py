@@ -179,10 +179,12 @@ def records_import(
                 report=report,
             )
         except IntegrityError:
-            # Another process loaded the same file a moment ago.
-            existing = ImportBatch.objects.get(
+            # Another process may have loaded the same file a moment ago.
+            existing = ImportBatch.objects.filter(
                 incident=incident, sha256=sha, status=ImportBatch.Status.LOADED
-            )
+            ).first()
+            if existing is None:
+                raise
             return ImportOutcome(existing, True, [])
     return ImportOutcome(loaded, False, report.warnings)
 
@@ -244,7 +246,8 @@ def _copy_postgres(spool: Path, batch: ImportBatch) -> None:
         )
         with spool.open(encoding="utf-8") as handle:
             cursor.copy_expert(
-                f"COPY recon_stage ({columns}) FROM STDIN WITH (FORMAT csv)", handle
+                f"COPY recon_stage ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({columns}))",
+                handle,
             )
         cursor.execute(
             f"INSERT INTO {table} (batch_id, incident_id, {columns}) "  # noqa: S608
