@@ -19,6 +19,11 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("Incidents"), "incidents:list", "incidents.view_incident"),
     NavItem(_("Status page"), "status"),
+    NavItem(
+        _("Reconciliation"),
+        "reconciliation:index",
+        "reconciliation.view_reconciliationrun",
+    ),
     NavItem(_("Admin"), "admin:index", staff_only=True),
 ]
 

@@ -285,3 +285,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# reconciliation
+RECONCILIATION = {
+    # Business days between a deposit's receipt and the record's value date.
+    "DATE_WINDOW": env.int("RECONCILIATION_DATE_WINDOW", default=2),
+    # Business days after the capture window a credit may still settle.
+    "SETTLEMENT_GRACE": env.int("RECONCILIATION_SETTLEMENT_GRACE", default=3),
+    # rapidfuzz token-sort ratio (0-100) for the fuzzy payer-name pass.
+    "FUZZY": env.int("RECONCILIATION_FUZZY", default=85),
+}

@@ -22,6 +22,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", include("incidents.urls")),
     path("status/", include("incidents.status_urls")),
+    path("reconciliation/", include("reconciliation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]
