@@ -206,6 +206,13 @@ class ReconciliationRun(models.Model):
 class Match(models.Model):
     """Deposits and system records the matcher (or finance) paired up."""
 
+    class Kind(models.TextChoices):
+        REFERENCE = "reference", _("Reference")
+        ACCOUNT_AMOUNT_DATE = "account_amount_date", _("Account, amount and date")
+        FUZZY = "fuzzy", _("Payer name (fuzzy)")
+        SPLIT = "split", _("Split")
+        MANUAL = "manual", _("Linked by hand")
+
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")
         CONFIRMED = "confirmed", _("Confirmed")
@@ -214,7 +221,7 @@ class Match(models.Model):
     run = models.ForeignKey(
         ReconciliationRun, on_delete=models.CASCADE, related_name="matches"
     )
-    kind = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
     score = models.PositiveSmallIntegerField(default=0)
     reasons = models.JSONField(default=dict, blank=True)
     status = models.CharField(

@@ -6,13 +6,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from incidents.models import Incident
 
 from .export import run_export
 from .forms import RunForm, UploadForm
-from .models import ImportBatch
+from .models import Discrepancy, ImportBatch, Match
 from .selectors import (
     RUN_PERMISSION,
     VIEW_PERMISSION,
@@ -26,6 +27,23 @@ from .selectors import (
 )
 from .services import match_confirm, match_reject, run_latest, run_start
 from .uploads import batch_upload
+
+COUNT_LABELS = {
+    "deposits": gettext_lazy("Deposits in scope"),
+    "records": gettext_lazy("System credits in scope"),
+    "matched": gettext_lazy("Matched"),
+    "discrepancies": gettext_lazy("Discrepancies"),
+    "new_matches": gettext_lazy("New matches"),
+    "dropped_matches": gettext_lazy("Matches that would go"),
+    **{f"matched_{value}": label for value, label in Match.Kind.choices},
+    **dict(Discrepancy.Kind.choices),
+}
+
+
+def _count_rows(counts: dict[str, int]) -> list[tuple[object, int]]:
+    return [
+        (COUNT_LABELS.get(key, key), value) for key, value in counts.items() if value
+    ]
 
 
 @login_required
@@ -49,6 +67,7 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "batches": batches,
         "busy": busy,
         "run": run,
+        "count_rows": _count_rows(run.counts) if run else [],
         "pending_runs": incident.reconciliation_runs.filter(
             status__in=["queued", "running"]
         ).exists(),
