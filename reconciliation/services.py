@@ -1,6 +1,7 @@
 """Writes for reconciliation: runs, and finance's decisions on matches."""
 
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -185,17 +186,32 @@ def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> Reconciliatio
     ).update(status=ReconciliationRun.Status.RUNNING)
     if claimed != 1:
         raise ValidationError(ERROR_RUN_NOT_QUEUED)
-    plan = run_plan(incident=run.incident)
-    result = engine.reconcile(
-        plan.manual, plan.system, plan.config, plan.rejected, partitions=partitions
-    )
-    return _run_store(run=run, plan=plan, result=result)
+    seconds: dict[str, float] = {}
+    try:
+        began = time.perf_counter()
+        plan = run_plan(incident=run.incident)
+        seconds["plan"] = time.perf_counter() - began
+        result = engine.reconcile(
+            plan.manual, plan.system, plan.config, plan.rejected, partitions=partitions
+        )
+        seconds["match"] = time.perf_counter() - began - seconds["plan"]
+        return _run_store(run=run, plan=plan, result=result, seconds=seconds)
+    except Exception:
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=ReconciliationRun.Status.FAILED, finished_at=timezone.now()
+        )
+        raise
 
 
 @transaction.atomic
 def _run_store(
-    *, run: ReconciliationRun, plan: RunPlan, result: engine.Result
+    *,
+    run: ReconciliationRun,
+    plan: RunPlan,
+    result: engine.Result,
+    seconds: dict[str, float],
 ) -> ReconciliationRun:
+    began = time.perf_counter()
     counts = _counts(plan, result)
     if run.dry_run:
         counts.update(_changes(run, result))
@@ -206,7 +222,9 @@ def _run_store(
         **plan.config.as_dict(),
         "first_day": plan.window[0].isoformat(),
         "last_day": plan.window[1].isoformat(),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+    seconds["store"] = time.perf_counter() - began
     run.counts = counts
     run.status = ReconciliationRun.Status.FINISHED
     run.finished_at = timezone.now()

@@ -1,4 +1,5 @@
 import json
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -30,9 +31,14 @@ class Command(BaseCommand):
             raise CommandError("--export needs a real run, not --dry-run.")
         run = run_create(incident=incident, dry_run=bool(options["dry_run"]))
         run = run_execute(run=run, partitions=int(options["partitions"]))  # type: ignore[call-overload]
+        seconds = dict(run.params["seconds"])
         if options.get("export"):
+            began = time.perf_counter()
             with Path(str(options["export"])).open(
                 "w", encoding="utf-8", newline=""
             ) as out:
                 run_export(run=run, out=out)
+            seconds["export"] = round(time.perf_counter() - began, 3)
+        if int(options["verbosity"]) > 1:  # type: ignore[call-overload]
+            self.stderr.write(json.dumps({"seconds": seconds}))
         self.stdout.write(json.dumps({"run": run.pk, **run.counts}, sort_keys=True))
