@@ -214,10 +214,10 @@ def _load(
     batch.finished_at = timezone.now()
     batch.save()
     if connection.vendor == "postgresql":
-        _copy_postgres(spool, batch)
+        batch.rows_loaded = _copy_postgres(spool, batch)
     else:
         _insert_chunks(spool, batch)
-    batch.rows_loaded = SystemRecord.objects.filter(batch=batch).count()
+        batch.rows_loaded = SystemRecord.objects.filter(batch=batch).count()
     batch.rows_skipped = batch.rows_seen - batch.rows_loaded
     batch.save(update_fields=["rows_loaded", "rows_skipped"])
     audit_record(
@@ -235,7 +235,7 @@ def _load(
     return batch
 
 
-def _copy_postgres(spool: Path, batch: ImportBatch) -> None:
+def _copy_postgres(spool: Path, batch: ImportBatch) -> int:
     table = SystemRecord._meta.db_table
     columns = ", ".join(FIELDS)
     with connection.cursor() as cursor:
@@ -255,7 +255,9 @@ def _copy_postgres(spool: Path, batch: ImportBatch) -> None:
             "ON CONFLICT (incident_id, external_id) DO NOTHING",
             [batch.pk, batch.incident_id],
         )
+        inserted = cursor.rowcount
         cursor.execute("DROP TABLE recon_stage")
+    return int(inserted)
 
 
 def _insert_chunks(spool: Path, batch: ImportBatch) -> None:

@@ -111,8 +111,12 @@ class SystemRecord(models.Model):
     batch = models.ForeignKey(
         ImportBatch, on_delete=models.PROTECT, related_name="records"
     )
+    # No index of its own: the unique (incident, external_id) index leads with it.
     incident = models.ForeignKey(
-        "incidents.Incident", on_delete=models.PROTECT, related_name="system_records"
+        "incidents.Incident",
+        on_delete=models.PROTECT,
+        related_name="system_records",
+        db_index=False,
     )
     external_id = models.CharField(max_length=140)
     account = models.CharField(max_length=34, blank=True)

@@ -3,7 +3,6 @@
 import datetime as dt
 import time
 import zoneinfo
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -33,6 +32,7 @@ from .models import (
     RejectedPair,
     SystemRecord,
 )
+from .storage import outcome_store
 
 ERROR_NOT_PROPOSED = _("Only a proposed match can be confirmed or rejected.")
 ERROR_ALREADY_CONFIRMED = _(
@@ -216,15 +216,16 @@ def _run_store(
     if run.dry_run:
         counts.update(_changes(run, result))
     else:
-        _matches_store(run, result.matches)
-        _discrepancies_store(run, result.discrepancies)
+        outcome_store(
+            run=run, matches=result.matches, discrepancies=result.discrepancies
+        )
+    seconds["store"] = time.perf_counter() - began
     run.params = {
         **plan.config.as_dict(),
         "first_day": plan.window[0].isoformat(),
         "last_day": plan.window[1].isoformat(),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
-    seconds["store"] = time.perf_counter() - began
     run.counts = counts
     run.status = ReconciliationRun.Status.FINISHED
     run.finished_at = timezone.now()
@@ -277,80 +278,6 @@ def _changes(run: ReconciliationRun, result: engine.Result) -> dict[str, int]:
             )
     after = {(m.kind, m.manual_ids, m.system_ids) for m in result.matches}
     return {"new_matches": len(after - before), "dropped_matches": len(before - after)}
-
-
-def _matches_store(
-    run: ReconciliationRun, matches: Iterable[engine.MatchResult]
-) -> None:
-    items = list(matches)
-    for start in range(0, len(items), BULK):
-        chunk = items[start : start + BULK]
-        rows = Match.objects.bulk_create(
-            [
-                Match(
-                    run=run,
-                    kind=m.kind,
-                    score=m.score,
-                    reasons=m.reasons,
-                    manual_amount=m.manual_amount,
-                    system_amount=m.system_amount,
-                    currency=m.currency,
-                )
-                for m in chunk
-            ]
-        )
-        MatchDeposit.objects.bulk_create(
-            [
-                MatchDeposit(match=row, deposit_id=i)
-                for row, m in zip(rows, chunk, strict=True)
-                for i in m.manual_ids
-            ]
-        )
-        MatchRecord.objects.bulk_create(
-            [
-                MatchRecord(match=row, record_id=i)
-                for row, m in zip(rows, chunk, strict=True)
-                for i in m.system_ids
-            ]
-        )
-
-
-def _discrepancies_store(
-    run: ReconciliationRun, items: Iterable[engine.DiscrepancyResult]
-) -> None:
-    found = list(items)
-    d_through = Discrepancy.deposits.through
-    r_through = Discrepancy.records.through
-    for start in range(0, len(found), BULK):
-        chunk = found[start : start + BULK]
-        rows = Discrepancy.objects.bulk_create(
-            [
-                Discrepancy(
-                    run=run,
-                    kind=d.kind,
-                    manual_amount=d.manual_amount,
-                    system_amount=d.system_amount,
-                    difference=d.difference,
-                    hint=d.hint[:200],
-                    currency=d.currency,
-                )
-                for d in chunk
-            ]
-        )
-        d_through.objects.bulk_create(
-            [
-                d_through(discrepancy_id=row.pk, deposit_id=i)
-                for row, d in zip(rows, chunk, strict=True)
-                for i in d.manual_ids
-            ]
-        )
-        r_through.objects.bulk_create(
-            [
-                r_through(discrepancy_id=row.pk, systemrecord_id=i)
-                for row, d in zip(rows, chunk, strict=True)
-                for i in d.system_ids
-            ]
-        )
 
 
 def _locked_match(match: Match) -> Match:

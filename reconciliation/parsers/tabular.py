@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from outage_desk.money import currency_is_known, currency_places
+
 from .base import (
     ERROR_AMOUNT,
     ERROR_BOTH_DEBIT_CREDIT,
@@ -18,6 +20,8 @@ from .base import (
     ERROR_MISSING_COLUMN,
     ERROR_NOT_XLSX,
     ERROR_REQUIRED,
+    FORMULA_STARTS,
+    TEXT_LIMITS,
     ParsedRecord,
     ParseReport,
     ProfileSpec,
@@ -25,6 +29,8 @@ from .base import (
     check_money,
     check_text,
 )
+
+FORMULA_CHARS = frozenset(FORMULA_STARTS)
 
 Cell = str | int | float | Decimal | dt.date | dt.datetime | None
 
@@ -106,6 +112,12 @@ def _cell_date(
         report.error(line, "value_date", ERROR_REQUIRED)
         return None
     try:
+        if (
+            spec.date_format == "%Y-%m-%d"
+            and len(text) == 10
+            and text[4] == text[7] == "-"
+        ):
+            return dt.date.fromisoformat(text)
         return dt.datetime.strptime(text, spec.date_format).date()  # noqa: DTZ007
     except ValueError:
         report.error(
@@ -152,81 +164,109 @@ def rows_to_records(
     rows: Iterable[tuple[int, Sequence[Cell]]], spec: ProfileSpec, report: ParseReport
 ) -> Iterator[ParsedRecord]:
     """Turn (line, cells) rows into records; bad rows land in the report."""
-    index: dict[str, int] | None = None
-    header_seen = spec.header_row == 0
-    if header_seen:
+    reader: _RowReader | None = None
+    if spec.header_row == 0:
         index = _column_index([], spec, report, 0)
         if index is None:
             return
+        reader = _RowReader(index, spec, report)
     for line, cells in rows:
-        if not header_seen:
+        if reader is None:
             if line < spec.header_row:
                 continue
-            header_seen = True
             index = _column_index(cells, spec, report, line)
             if index is None:
                 return
+            reader = _RowReader(index, spec, report)
             continue
-        if not any(_cell_text(c).strip() for c in cells):
+        if not cells or (
+            cells[0] in (None, "") and not any(_cell_text(c).strip() for c in cells)
+        ):
             continue  # blank line
-        if index is None:  # pragma: no cover - set with the header
-            return
         report.rows_seen += 1
-        record = _row_to_record(line, cells, index, spec, report)
+        record = reader.read(line, cells)
         if record is not None:
             yield record
-    if not header_seen and not report.errors:
+    if reader is None and not report.errors:
         report.error(0, "file", ERROR_EMPTY)
 
 
-def _row_to_record(
-    line: int,
-    cells: Sequence[Cell],
-    index: dict[str, int],
-    spec: ProfileSpec,
-    report: ParseReport,
-) -> ParsedRecord | None:
-    before = len(report.errors)
+_TEXT_FIELDS = ("external_id", "account", "counterparty", "reference", "description")
 
-    def text(name: str) -> str:
-        pos = index.get(name)
-        value = cells[pos] if pos is not None and pos < len(cells) else None
-        return check_text(report, line, name, _cell_text(value))
 
-    external_id = text("external_id")
-    if not external_id:
-        report.error(line, "external_id", ERROR_REQUIRED)
-    currency = (
-        _cell_text(cells[index["currency"]])
-        if "currency" in index and index["currency"] < len(cells)
-        else ""
-    ).strip().upper() or spec.default_currency
-    amount = _signed_amount(cells, index, line, spec, report)
-    pos = index.get("value_date")
-    value_date = _cell_date(
-        cells[pos] if pos is not None and pos < len(cells) else None, line, spec, report
-    )
-    account = text("account") or spec.default_account
-    counterparty, reference, description = (
-        text("counterparty"),
-        text("reference"),
-        text("description"),
-    )
-    if amount is not None:
-        check_money(report, line, amount, currency)
-    if len(report.errors) > before or amount is None or value_date is None:
-        return None
-    return ParsedRecord(
-        line=line,
-        external_id=external_id,
-        account=account,
-        amount=amount,
-        currency=currency,
-        value_date=value_date,
-        counterparty=counterparty,
-        reference=reference,
-        description=description,
-    )
+class _RowReader:
+    """Reads rows with column positions and caches worked out once (the hot path)."""
+
+    def __init__(self, index: dict[str, int], spec: ProfileSpec, report: ParseReport):
+        self.index = index
+        self.spec = spec
+        self.report = report
+        self.text_at = [
+            (name, index.get(name), TEXT_LIMITS[name]) for name in _TEXT_FIELDS
+        ]
+        self.currency_at = index.get("currency")
+        self.date_at = index.get("value_date")
+        self.dates: dict[str, dt.date | None] = {}
+        self.places: dict[str, int | None] = {}
+
+    def read(self, line: int, cells: Sequence[Cell]) -> ParsedRecord | None:
+        report, spec = self.report, self.spec
+        before = len(report.errors)
+        size = len(cells)
+        texts: dict[str, str] = {}
+        for name, pos, limit in self.text_at:
+            raw = cells[pos] if pos is not None and pos < size else None
+            value = (raw if isinstance(raw, str) else _cell_text(raw)).strip()
+            if value and (value[0] in FORMULA_CHARS or len(value) > limit):
+                value = check_text(report, line, name, value)
+            texts[name] = value
+        if not texts["external_id"]:
+            report.error(line, "external_id", ERROR_REQUIRED)
+        pos = self.currency_at
+        raw_ccy = cells[pos] if pos is not None and pos < size else None
+        currency = _cell_text(raw_ccy).strip().upper() or spec.default_currency
+        amount = _signed_amount(cells, self.index, line, spec, report)
+        value_date = self._date(line, cells)
+        if amount is not None:
+            self._money(line, amount, currency)
+        if len(report.errors) > before or amount is None or value_date is None:
+            return None
+        return ParsedRecord(
+            line,
+            texts["external_id"],
+            texts["account"] or spec.default_account,
+            amount,
+            currency,
+            value_date,
+            texts["counterparty"],
+            texts["reference"],
+            texts["description"],
+        )
+
+    def _date(self, line: int, cells: Sequence[Cell]) -> dt.date | None:
+        pos = self.date_at
+        raw = cells[pos] if pos is not None and pos < len(cells) else None
+        if not isinstance(raw, str):
+            return _cell_date(raw, line, self.spec, self.report)
+        # Restored files repeat a handful of dates: parse each text once.
+        if raw in self.dates:
+            value = self.dates[raw]
+        else:
+            before = len(self.report.errors)
+            value = _cell_date(raw, line, self.spec, self.report)
+            if len(self.report.errors) == before and len(self.dates) < 100_000:
+                self.dates[raw] = value
+            return value
+        return value
+
+    def _money(self, line: int, amount: Decimal, currency: str) -> None:
+        places = self.places.get(currency, -1)
+        if places == -1:
+            places = currency_places(currency) if currency_is_known(currency) else None
+            self.places[currency] = places
+        exponent = amount.as_tuple().exponent
+        if places is None or not isinstance(exponent, int) or -exponent > places:
+            check_money(self.report, line, amount, currency)
 
 
 def parse_csv(
