@@ -134,15 +134,31 @@ def floor(data: DataSet, path: Path) -> dict[str, float]:
     return {"copy": copied - began, "hash_join": joined - copied, "pairs": pairs}
 
 
+# Runs manage.py in the child and reports the child's own peak RSS (VmHWM starts
+# afresh at exec, unlike ru_maxrss, which counts the fork of this big process).
+WRAPPER = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM'):\n"
+    "            sys.stderr.write('\\nVmHWM ' + line.split()[1] + '\\n')\n"
+    "atexit.register(peak)\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
 def run_child(args: list[str]) -> tuple[float, int, str, str]:
     """Run a command; its wall time, its own peak RSS (KiB), stdout and stderr."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         began = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), *args], stdout=out, stderr=err
+            [sys.executable, "-c", WRAPPER, str(ROOT / "manage.py"), *args],
+            stdout=out,
+            stderr=err,
         )
         # wait4 reaps this one child and returns its own resource usage.
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        _pid, status, _usage = os.wait4(proc.pid, 0)
         took = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -150,7 +166,10 @@ def run_child(args: list[str]) -> tuple[float, int, str, str]:
         stdout, stderr = out.read(), err.read()
     if proc.returncode:
         raise SystemExit(f"{args[0]} failed: {stderr[-2000:]}")
-    return took, usage.ru_maxrss, stdout, stderr
+    lines = stderr.strip().splitlines()
+    peak = int(lines[-1].split()[1]) if lines and lines[-1].startswith("VmHWM") else 0
+    rest = "\n".join(lines[:-1])
+    return took, peak, stdout, rest
 
 
 def score_export(data: DataSet, path: Path) -> dict[str, object]:

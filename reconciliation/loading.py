@@ -9,8 +9,10 @@ loaded; other databases insert in chunks.
 import csv
 import datetime as dt
 import hashlib
+import io
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -79,6 +81,75 @@ def profile_spec(profile: ImportProfile | None) -> ProfileSpec:
     )
 
 
+def _valid_rows(
+    *,
+    path: Path,
+    format: str,
+    profile: ImportProfile | None,
+    report: ParseReport,
+    progress: Progress | None,
+) -> Iterator[list[object]]:
+    """Canonical rows of the file while it is clean; every bad row goes to the report."""
+    if format not in PARSERS:
+        raise ImportRejected(
+            [RowError(0, "format", str(ERROR_UNKNOWN_FORMAT) % {"value": format})]
+        )
+    seen: dict[int, int] = {}  # 8-byte hash of the external id -> first line
+    for record in PARSERS[format](path, profile_spec(profile), report):
+        key = int.from_bytes(
+            hashlib.blake2b(record.external_id.encode(), digest_size=8).digest()
+        )
+        first = seen.setdefault(key, record.line)
+        if first != record.line:
+            report.error(
+                record.line,
+                "external_id",
+                ERROR_DUPLICATE_ID,
+                value=record.external_id,
+                first=first,
+            )
+            continue
+        if progress and report.rows_seen % PROGRESS_EVERY == 0:
+            progress(report.rows_seen)
+        if not report.errors:  # after the first error only validation goes on
+            yield [
+                record.external_id,
+                record.account,
+                record.amount,
+                record.currency,
+                record.value_date.isoformat(),
+                record.counterparty,
+                record.reference,
+                record.description,
+            ]
+    if not report.errors and not seen:
+        report.error(0, "file", ERROR_NO_RECORDS)
+
+
+class _CsvStream(io.TextIOBase):
+    """A file-like view of rows as CSV text, for COPY to pull from while parsing."""
+
+    def __init__(self, rows: Iterator[list[object]]) -> None:
+        self.rows = rows
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        want = size if size and size > 0 else 1 << 16
+        while self.buffer.tell() < want:
+            row = next(self.rows, None)
+            if row is None:
+                break
+            self.writer.writerow(row)
+        data = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return data
+
+
 def records_validate(
     *,
     path: Path,
@@ -87,46 +158,43 @@ def records_validate(
     spool: Path,
     progress: Progress | None = None,
 ) -> ParseReport:
-    """Parse the whole file into the spool; the report holds every bad row."""
-    if format not in PARSERS:
-        raise ImportRejected(
-            [RowError(0, "format", str(ERROR_UNKNOWN_FORMAT) % {"value": format})]
-        )
+    """Parse the whole file into a spool file; the report holds every bad row."""
     report = ParseReport()
-    seen: dict[int, int] = {}  # 8-byte hash of the external id -> first line
+    rows = _valid_rows(
+        path=path, format=format, profile=profile, report=report, progress=progress
+    )
     with spool.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        for record in PARSERS[format](path, profile_spec(profile), report):
-            key = int.from_bytes(
-                hashlib.blake2b(record.external_id.encode(), digest_size=8).digest()
-            )
-            first = seen.setdefault(key, record.line)
-            if first != record.line:
-                report.error(
-                    record.line,
-                    "external_id",
-                    ERROR_DUPLICATE_ID,
-                    value=record.external_id,
-                    first=first,
-                )
-                continue
-            if not report.errors:
-                writer.writerow(
-                    [
-                        record.external_id,
-                        record.account,
-                        record.amount,
-                        record.currency,
-                        record.value_date.isoformat(),
-                        record.counterparty,
-                        record.reference,
-                        record.description,
-                    ]
-                )
-            if progress and report.rows_seen % PROGRESS_EVERY == 0:
-                progress(report.rows_seen)
-    if not report.errors and not seen:
-        report.error(0, "file", ERROR_NO_RECORDS)
+        csv.writer(out).writerows(rows)
+    return report
+
+
+def _stage_postgres(
+    *,
+    path: Path,
+    format: str,
+    profile: ImportProfile | None,
+    progress: Progress | None,
+    stage: str,
+) -> ParseReport:
+    """Parse and COPY into a session temp table at once: PostgreSQL ingests the
+    rows while Python parses the next ones. Nothing reaches the real table here."""
+    report = ParseReport()
+    rows = _valid_rows(
+        path=path, format=format, profile=profile, report=report, progress=progress
+    )
+    columns = ", ".join(FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE {stage} (external_id text, account text, "
+            "amount numeric, currency text, value_date date, counterparty text, "
+            "reference text, description text)"
+        )
+        cursor.copy_expert(
+            f"COPY {stage} ({columns}) FROM STDIN WITH "
+            f"(FORMAT csv, FORCE_NOT_NULL ({columns}))",
+            _CsvStream(rows),
+            size=1 << 16,
+        )
     return report
 
 
@@ -161,13 +229,28 @@ def records_import(
         return ImportOutcome(existing, True, [])
     with tempfile.TemporaryDirectory() as scratch:
         spool = Path(scratch) / "records.csv"
-        report = records_validate(
-            path=path, format=fmt, profile=profile, spool=spool, progress=progress
-        )
-        if report.errors:
-            raise ImportRejected(report.errors)
+        stage = f"recon_stage_{uuid.uuid4().hex[:12]}"
         try:
+            if connection.vendor == "postgresql":
+                report = _stage_postgres(
+                    path=path,
+                    format=fmt,
+                    profile=profile,
+                    progress=progress,
+                    stage=stage,
+                )
+            else:
+                report = records_validate(
+                    path=path,
+                    format=fmt,
+                    profile=profile,
+                    spool=spool,
+                    progress=progress,
+                )
+            if report.errors:
+                raise ImportRejected(report.errors)
             loaded = _load(
+                stage=stage,
                 spool=spool,
                 path=path,
                 sha=sha,
@@ -186,12 +269,22 @@ def records_import(
             if existing is None:
                 raise
             return ImportOutcome(existing, True, [])
+        finally:
+            _stage_drop(stage)
     return ImportOutcome(loaded, False, report.warnings)
+
+
+def _stage_drop(stage: str) -> None:
+    if connection.vendor != "postgresql" or connection.needs_rollback:
+        return  # a failed transaction drops its temp table when it rolls back
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
 
 
 @transaction.atomic
 def _load(
     *,
+    stage: str,
     spool: Path,
     path: Path,
     sha: str,
@@ -214,7 +307,7 @@ def _load(
     batch.finished_at = timezone.now()
     batch.save()
     if connection.vendor == "postgresql":
-        batch.rows_loaded = _copy_postgres(spool, batch)
+        batch.rows_loaded = _insert_postgres(stage, batch)
     else:
         _insert_chunks(spool, batch)
         batch.rows_loaded = SystemRecord.objects.filter(batch=batch).count()
@@ -235,29 +328,17 @@ def _load(
     return batch
 
 
-def _copy_postgres(spool: Path, batch: ImportBatch) -> int:
+def _insert_postgres(stage: str, batch: ImportBatch) -> int:
     table = SystemRecord._meta.db_table
     columns = ", ".join(FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE recon_stage (external_id text, account text, "
-            "amount numeric, currency text, value_date date, counterparty text, "
-            "reference text, description text) ON COMMIT DROP"
-        )
-        with spool.open(encoding="utf-8") as handle:
-            cursor.copy_expert(
-                f"COPY recon_stage ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({columns}))",
-                handle,
-            )
-        cursor.execute(
             f"INSERT INTO {table} (batch_id, incident_id, {columns}) "  # noqa: S608
-            f"SELECT %s, %s, {columns} FROM recon_stage "
+            f"SELECT %s, %s, {columns} FROM {stage} "
             "ON CONFLICT (incident_id, external_id) DO NOTHING",
             [batch.pk, batch.incident_id],
         )
-        inserted = cursor.rowcount
-        cursor.execute("DROP TABLE recon_stage")
-    return int(inserted)
+        return int(cursor.rowcount)
 
 
 def _insert_chunks(spool: Path, batch: ImportBatch) -> None:

@@ -108,15 +108,25 @@ class ImportBatch(models.Model):
 class SystemRecord(models.Model):
     """One entry of the restored system or bank statement (negative = debit)."""
 
+    # Loading a million rows is mostly index and foreign-key upkeep, so this table
+    # keeps only what pays: the unique (incident, external_id) index, which also
+    # serves every per-incident query. Rows are written only by the loader, in the
+    # transaction that creates their batch, from the batch's own ids; a database
+    # foreign-key check per row (deferred to commit) would double the load time.
+    # Deleting a batch or incident is still refused by on_delete=PROTECT.
     batch = models.ForeignKey(
-        ImportBatch, on_delete=models.PROTECT, related_name="records"
+        ImportBatch,
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
-    # No index of its own: the unique (incident, external_id) index leads with it.
     incident = models.ForeignKey(
         "incidents.Incident",
         on_delete=models.PROTECT,
         related_name="system_records",
         db_index=False,
+        db_constraint=False,
     )
     external_id = models.CharField(max_length=140)
     account = models.CharField(max_length=34, blank=True)
@@ -135,7 +145,6 @@ class SystemRecord(models.Model):
                 name="systemrecord_external_id_once_per_incident",
             )
         ]
-        indexes = [models.Index(fields=["incident", "value_date"])]
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.amount} {self.currency}"
