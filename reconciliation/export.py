@@ -1,6 +1,7 @@
 """The reconciliation export, exactly as DESIGN gives it, one row per outcome."""
 
 import csv
+import functools
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -34,11 +35,15 @@ def cell_safe(value: str) -> str:
     return value
 
 
+@functools.cache
+def _places(currency: str) -> int:
+    return currency_places(currency) if currency_is_known(currency) else 2
+
+
 def _money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return ""
-    places = currency_places(currency) if currency_is_known(currency) else 2
-    return f"{amount:.{places}f}"
+    return f"{amount:.{_places(currency)}f}"
 
 
 def _ids(pairs: object) -> dict[int, list[str]]:
@@ -66,20 +71,25 @@ def run_export(*, run: ReconciliationRun, out: TextIO) -> int:
         )
     )
     rows = 0
-    for match in matches.order_by("pk").iterator(chunk_size=2000):
+    match_rows = matches.order_by("pk").values_list(
+        "pk", "kind", "manual_amount", "system_amount", "currency", "score", "status"
+    )
+    for pk, kind, manual, system, currency, score, status in match_rows.iterator(
+        chunk_size=5000
+    ):
         writer.writerow(
             [
                 cell_safe(v)
                 for v in (
                     "matched",
-                    match.kind,
-                    " ".join(receipts.get(match.pk, [])),
-                    " ".join(externals.get(match.pk, [])),
-                    _money(match.manual_amount, match.currency),
-                    _money(match.system_amount, match.currency),
-                    _money(match.system_amount - match.manual_amount, match.currency),
-                    str(match.score),
-                    match.status,
+                    kind,
+                    " ".join(receipts.get(pk, [])),
+                    " ".join(externals.get(pk, [])),
+                    _money(manual, currency),
+                    _money(system, currency),
+                    _money(system - manual, currency),
+                    str(score),
+                    status,
                 )
             ]
         )
@@ -95,20 +105,31 @@ def run_export(*, run: ReconciliationRun, out: TextIO) -> int:
             "discrepancy_id", "systemrecord__external_id"
         )
     )
-    for item in items.order_by("pk").iterator(chunk_size=2000):
+    item_rows = items.order_by("pk").values_list(
+        "pk",
+        "kind",
+        "manual_amount",
+        "system_amount",
+        "difference",
+        "currency",
+        "status",
+    )
+    for pk, kind, manual, system, difference, currency, status in item_rows.iterator(
+        chunk_size=5000
+    ):
         writer.writerow(
             [
                 cell_safe(v)
                 for v in (
                     "discrepancy",
-                    item.kind,
-                    " ".join(d_receipts.get(item.pk, [])),
-                    " ".join(d_externals.get(item.pk, [])),
-                    _money(item.manual_amount, item.currency),
-                    _money(item.system_amount, item.currency),
-                    _money(item.difference, item.currency),
+                    kind,
+                    " ".join(d_receipts.get(pk, [])),
+                    " ".join(d_externals.get(pk, [])),
+                    _money(manual, currency),
+                    _money(system, currency),
+                    _money(difference, currency),
                     "",
-                    item.status,
+                    status,
                 )
             ]
         )
