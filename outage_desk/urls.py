@@ -7,6 +7,7 @@ from . import views
 
 api_v1 = [
     path("", include("outage_desk.api.urls")),
+    path("reconciliation/", include("reconciliation.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"

@@ -45,8 +45,11 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
         ("clerk", ["Home", "Incidents", "Status page"]),
         ("supervisor", ["Home", "Incidents", "Status page"]),
         ("lead", ["Home", "Incidents", "Status page", "Admin"]),
-        ("finance", ["Home", "Incidents", "Status page"]),
-        ("admin_user", ["Home", "Incidents", "Status page", "Admin"]),
+        ("finance", ["Home", "Incidents", "Status page", "Reconciliation"]),
+        (
+            "admin_user",
+            ["Home", "Incidents", "Status page", "Reconciliation", "Admin"],
+        ),
     ],
 )
 def test_each_role_sees_its_own_navigation(client, request, persona, expected):
