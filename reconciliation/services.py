@@ -195,12 +195,20 @@ def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> Reconciliatio
             plan.manual, plan.system, plan.config, plan.rejected, partitions=partitions
         )
         seconds["match"] = time.perf_counter() - began - seconds["plan"]
-        return _run_store(run=run, plan=plan, result=result, seconds=seconds)
+        run = _run_store(run=run, plan=plan, result=result, seconds=seconds)
     except Exception:
         ReconciliationRun.objects.filter(pk=run.pk).update(
             status=ReconciliationRun.Status.FAILED, finished_at=timezone.now()
         )
         raise
+    threshold = (
+        MatchSettings.objects.filter(incident=run.incident)
+        .values_list("auto_confirm_score", flat=True)
+        .first()
+    )
+    if threshold is not None and not run.dry_run:
+        matches_auto_confirm(run=run, min_score=threshold)
+    return run
 
 
 @transaction.atomic
@@ -327,6 +335,36 @@ def match_confirm(*, match: Match, actor: User | None) -> Match:
         },
     )
     return match
+
+
+@transaction.atomic
+def matches_auto_confirm(*, run: ReconciliationRun, min_score: int) -> int:
+    """Confirm a run's proposed matches scoring at least ``min_score``, set-wise."""
+    chosen = Match.objects.filter(
+        run=run, status=Match.Status.PROPOSED, score__gte=min_score
+    )
+    count = chosen.count()
+    if not count:
+        return 0
+    try:
+        with transaction.atomic():
+            MatchDeposit.objects.filter(match__in=chosen).update(confirmed=True)
+            MatchRecord.objects.filter(match__in=chosen).update(confirmed=True)
+    except IntegrityError:
+        raise ValidationError(ERROR_ALREADY_CONFIRMED) from None
+    deposit_ids = MatchDeposit.objects.filter(match__in=chosen).values("deposit_id")
+    deposits = Deposit.objects.filter(pk__in=deposit_ids, status__in=_CONFIRMABLE)
+    to_notify = list(deposits.select_related("customer").order_by("pk"))
+    deposits.update(status=Deposit.Status.CONFIRMED)
+    chosen.update(status=Match.Status.CONFIRMED, decided_at=timezone.now())
+    for deposit in to_notify:
+        _notify_confirmed(deposit)
+    audit_record(
+        action="reconciliation.auto_confirmed",
+        obj=run,
+        data={"matches": count, "min_score": min_score, "deposits": len(to_notify)},
+    )
+    return count
 
 
 def _notify_confirmed(deposit: Deposit) -> None:

@@ -330,3 +330,23 @@ def test_received_dates_are_taken_in_the_branch_time_zone(tmp_path, incident):
     match = Match.objects.get()
     assert match.reasons["date"] == "same day"
     assert START.date() == dt.date(2026, 3, 2)
+
+
+def test_a_rule_confirms_matches_at_or_above_a_score(scenario, incident):
+    from reconciliation.models import MatchSettings
+
+    MatchSettings.objects.create(incident=incident, auto_confirm_score=100)
+
+    reconcile(incident)
+
+    confirmed = Match.objects.filter(status=Match.Status.CONFIRMED)
+    assert list(confirmed.values_list("kind", flat=True)) == ["reference"]
+    assert Match.objects.get(kind="account_amount_date").status == "proposed"
+    assert list(
+        Deposit.objects.filter(status=Deposit.Status.CONFIRMED).values_list(
+            "receipt_number", flat=True
+        )
+    ) == ["R-1"]
+    assert Notice.objects.get().recipient == "ann@example.com"
+    event = AuditEvent.objects.get(action="reconciliation.auto_confirmed")
+    assert event.data == {"matches": 1, "min_score": 100, "deposits": 1}
