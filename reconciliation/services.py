@@ -1,5 +1,6 @@
 """Writes for reconciliation: runs, and finance's decisions on matches."""
 
+import codecs
 import datetime as dt
 import time
 import zoneinfo
@@ -24,11 +25,13 @@ from outage_desk.models import User
 from . import engine
 from .models import (
     Discrepancy,
+    ImportProfile,
     Match,
     MatchDeposit,
     MatchRecord,
     MatchSettings,
     ReconciliationRun,
+    RecordFormat,
     RejectedPair,
     SystemRecord,
 )
@@ -428,3 +431,72 @@ def match_reject(*, match: Match, actor: User | None) -> Match:
         data={"deposits": deposit_ids, "records": record_ids},
     )
     return match
+
+
+ERROR_PROFILE_NAME_TAKEN = _("A profile named “%(name)s” already exists.")
+ERROR_PROFILE_ENCODING = _("Unknown encoding “%(value)s”.")
+ERROR_PROFILE_COLUMN = _("Choose the column that holds “%(field)s”.")
+
+
+@transaction.atomic
+def profile_create(
+    *,
+    name: str,
+    columns: dict[str, str],
+    encoding: str,
+    delimiter: str,
+    header_row: int,
+    decimal_separator: str,
+    thousands_separator: str,
+    date_format: str,
+    sign: str,
+    default_currency: str = "",
+    default_account: str = "",
+    actor: User | None = None,
+) -> ImportProfile:
+    """Save an import profile after checking that it can read a file at all."""
+    errors: dict[str, list[ValidationError]] = {}
+    if ImportProfile.objects.filter(name=name).exists():
+        errors["name"] = [ValidationError(ERROR_PROFILE_NAME_TAKEN % {"name": name})]
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        errors["encoding"] = [
+            ValidationError(ERROR_PROFILE_ENCODING % {"value": encoding})
+        ]
+    needed = ["external_id", "value_date"]
+    needed += (
+        ["debit", "credit"]
+        if sign == ImportProfile.Sign.DEBIT_CREDIT_COLUMNS
+        else ["amount"]
+    )
+    if not default_currency:
+        needed.append("currency")
+    for field_name in needed:
+        if not columns.get(field_name):
+            errors[f"col_{field_name}"] = [
+                ValidationError(ERROR_PROFILE_COLUMN % {"field": field_name})
+            ]
+    if errors:
+        raise ValidationError(errors)
+    profile = ImportProfile.objects.create(
+        name=name,
+        format=RecordFormat.CSV,
+        columns={k: v for k, v in columns.items() if v},
+        encoding=encoding,
+        delimiter=delimiter,
+        header_row=header_row,
+        decimal_separator=decimal_separator,
+        thousands_separator=thousands_separator,
+        date_format=date_format,
+        sign=sign,
+        default_currency=default_currency.upper(),
+        default_account=default_account,
+    )
+    audit_record(
+        action="reconciliation.profile_created",
+        obj=profile,
+        actor=actor,
+        data={"name": name, "columns": profile.columns},
+    )
+    return profile

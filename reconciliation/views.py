@@ -1,5 +1,8 @@
 """Finance screens: import records, run the matcher, work the matches."""
 
+import codecs
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,8 +15,9 @@ from django.views.decorators.http import require_POST
 from incidents.models import Incident
 
 from .export import run_export
-from .forms import RunForm, UploadForm
+from .forms import ProfileForm, RunForm, SampleForm, UploadForm
 from .models import Discrepancy, ImportBatch, Match
+from .profiles import profile_guess
 from .selectors import (
     RUN_PERMISSION,
     VIEW_PERMISSION,
@@ -25,7 +29,13 @@ from .selectors import (
     run_get_for_user,
     run_matches,
 )
-from .services import match_confirm, match_reject, run_latest, run_start
+from .services import (
+    match_confirm,
+    match_reject,
+    profile_create,
+    run_latest,
+    run_start,
+)
 from .uploads import batch_upload
 
 COUNT_LABELS = {
@@ -144,3 +154,84 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     run_export(run=run_obj, out=response)  # type: ignore[arg-type]
     return response
+
+
+ERROR_SAMPLE_ENCODING = gettext_lazy(
+    "The sample is not valid %(encoding)s text; choose another encoding."
+)
+SAMPLE_BYTES = 64 * 1024
+
+
+@login_required
+def profile_new(request: HttpRequest) -> HttpResponse:
+    """Step 1: a sample file; step 2: its first rows and the guessed profile."""
+    _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+    form = SampleForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        encoding = form.cleaned_data["encoding"]
+        raw = form.cleaned_data["sample"].read(SAMPLE_BYTES)
+        try:
+            # A cut in the middle of a character at the sample's end is harmless.
+            text = codecs.getincrementaldecoder(encoding)().decode(raw, final=False)
+        except UnicodeDecodeError:
+            form.add_error(
+                "sample", str(ERROR_SAMPLE_ENCODING) % {"encoding": encoding}
+            )
+        else:
+            guess = profile_guess(text)
+            initial = {
+                "encoding": encoding,
+                "delimiter": guess.delimiter,
+                "header_row": guess.header_row,
+                "decimal_separator": guess.decimal_separator,
+                "thousands_separator": guess.thousands_separator,
+                "date_format": guess.date_format,
+                "sign": guess.sign,
+                "headers": json.dumps(guess.headers, ensure_ascii=False),
+                **{f"col_{k}": v for k, v in guess.columns.items()},
+            }
+            profile_form = ProfileForm(initial=initial, headers=guess.headers)
+            return render(
+                request,
+                "reconciliation/profile_new.html",
+                {"form": profile_form, "guess": guess},
+            )
+    return render(request, "reconciliation/profile_new.html", {"sample_form": form})
+
+
+@login_required
+@require_POST
+def profile_save(request: HttpRequest) -> HttpResponse:
+    _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+    try:
+        headers = [str(h) for h in json.loads(request.POST.get("headers") or "[]")]
+    except ValueError:
+        headers = []
+    form = ProfileForm(request.POST, headers=headers)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            profile = profile_create(
+                name=data["name"],
+                columns=form.columns(),
+                encoding=data["encoding"],
+                delimiter=data["delimiter"],
+                header_row=data["header_row"],
+                decimal_separator=data["decimal_separator"],
+                thousands_separator=data["thousands_separator"],
+                date_format=data["date_format"],
+                sign=data["sign"],
+                default_currency=data["default_currency"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            for field_name, errors in exc.message_dict.items():
+                form.add_error(
+                    field_name if field_name in form.fields else None, errors
+                )
+        else:
+            messages.success(
+                request, _("Profile “%(name)s” saved.") % {"name": profile.name}
+            )
+            return redirect("reconciliation:index")
+    return render(request, "reconciliation/profile_new.html", {"form": form})
