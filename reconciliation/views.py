@@ -51,9 +51,9 @@ COUNT_LABELS = {
 
 
 def _count_rows(counts: dict[str, int]) -> list[tuple[object, int]]:
-    return [
-        (COUNT_LABELS.get(key, key), value) for key, value in counts.items() if value
-    ]
+    """Non-zero counts, totals first, in a fixed order."""
+    order = [*COUNT_LABELS, *sorted(set(counts) - set(COUNT_LABELS))]
+    return [(COUNT_LABELS.get(k, k), counts[k]) for k in order if counts.get(k)]
 
 
 @login_required
