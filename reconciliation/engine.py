@@ -531,14 +531,15 @@ def _duplicates(
 
 
 def _subsets(
-    target: Decimal, pool: list[ManualItem] | list[SystemItem], config: MatchConfig
+    target: Decimal, pool: Sequence[ManualItem | SystemItem], config: MatchConfig
 ) -> list[tuple[int, ...]]:
-    pool = [p for p in pool if 0 < p.amount < target]
-    if len(pool) > config.split_candidates:
+    """Every set of 2..max_split items summing exactly to the target."""
+    candidates = [p for p in pool if 0 < p.amount < target]
+    if len(candidates) > config.split_candidates:
         return []
     found = []
     for size in range(2, config.max_split + 1):
-        for combo in itertools.combinations(pool, size):
+        for combo in itertools.combinations(candidates, size):
             if sum(p.amount for p in combo) == target:
                 found.append(tuple(p.id for p in combo))
     return found

@@ -19,6 +19,7 @@ from .loading import MAX_STORED_ERRORS, records_import
 from .models import ImportBatch, ImportProfile
 from .parsers import ImportRejected
 
+ERROR_IMPORT_FAILED = _("The import failed unexpectedly; nothing was loaded.")
 ERROR_ALREADY_IMPORTED = _(
     "This file was already imported (batch %(batch)s); nothing was added."
 )
@@ -90,6 +91,12 @@ def batch_process(*, batch: ImportBatch, path: Path) -> ImportBatch:
         )
     except ImportRejected as exc:
         return _batch_reject(batch, [e.as_dict() for e in exc.errors])
+    except Exception:
+        # Leave no batch "running" forever; the worker log has the traceback.
+        _batch_reject(
+            batch, [{"line": 0, "field": "file", "reason": str(ERROR_IMPORT_FAILED)}]
+        )
+        raise
     if outcome.already_imported:
         reason = str(ERROR_ALREADY_IMPORTED) % {"batch": outcome.batch.pk}
         return _batch_reject(batch, [{"line": 0, "field": "file", "reason": reason}])

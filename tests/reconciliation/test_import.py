@@ -346,3 +346,48 @@ def test_the_command_lists_bad_rows_and_fails(tmp_path, incident):
 
     assert err.getvalue() == f"line 3, amount: {msg.ERROR_AMOUNT % {'value': '2x'}}\n"
     assert SystemRecord.objects.count() == 0
+
+
+def test_a_camt054_notification_is_read(tmp_path, incident):
+    text = (
+        (samples.CAMT053 % {"closing": "1090.00"})
+        .replace("camt.053.001.02", "camt.054.001.02")
+        .replace("BkToCstmrStmt", "BkToCstmrDbtCdtNtfctn")
+        .replace("<Stmt>", "<Ntfctn>")
+        .replace("</Stmt>", "</Ntfctn>")
+    )
+
+    records_import(
+        path=write(tmp_path, "n.xml", text), incident=incident, format="camt053"
+    )
+
+    assert sorted(SystemRecord.objects.values_list("external_id", "amount")) == [
+        ("BANK-REF-1", Decimal("120.000")),
+        ("BANK-REF-2", Decimal("-30.000")),
+    ]
+
+
+def test_a_file_that_is_not_a_workbook_is_an_error(tmp_path, incident):
+    profile = ImportProfile.objects.create(name="Sheet", format="xlsx")
+
+    errors = reject(
+        path=write(tmp_path, "fake.xlsx", samples.CANONICAL),
+        incident=incident,
+        profile=profile,
+    )
+
+    assert len(errors) == 1
+    assert errors[0].reason.startswith("The file is not an Excel (XLSX) workbook")
+
+
+def test_a_profile_for_another_format_is_refused(tmp_path, incident):
+    profile = ImportProfile.objects.create(name="Sheet", format="xlsx")
+
+    errors = reject(
+        path=write(tmp_path, "r.csv", samples.CANONICAL),
+        incident=incident,
+        profile=profile,
+        format="csv",
+    )
+
+    assert [e.field for e in errors] == ["format"]
