@@ -88,41 +88,53 @@ def _valid_rows(
     profile: ImportProfile | None,
     report: ParseReport,
     progress: Progress | None,
+    in_database: bool = False,
 ) -> Iterator[list[object]]:
-    """Canonical rows of the file while it is clean; every bad row goes to the report."""
+    """Canonical rows of the file; every bad row goes to the report.
+
+    With ``in_database`` every good row is yielded with its line number first and
+    the database finds repeated external ids (memory stays flat however large the
+    file); otherwise they are found here and rows stop after the first error.
+    """
     if format not in PARSERS:
         raise ImportRejected(
             [RowError(0, "format", str(ERROR_UNKNOWN_FORMAT) % {"value": format})]
         )
     seen: dict[int, int] = {}  # 8-byte hash of the external id -> first line
+    count = 0
     for record in PARSERS[format](path, profile_spec(profile), report):
-        key = int.from_bytes(
-            hashlib.blake2b(record.external_id.encode(), digest_size=8).digest()
-        )
-        first = seen.setdefault(key, record.line)
-        if first != record.line:
-            report.error(
-                record.line,
-                "external_id",
-                ERROR_DUPLICATE_ID,
-                value=record.external_id,
-                first=first,
+        if not in_database:
+            key = int.from_bytes(
+                hashlib.blake2b(record.external_id.encode(), digest_size=8).digest()
             )
-            continue
-        if progress and report.rows_seen % PROGRESS_EVERY == 0:
+            first = seen.setdefault(key, record.line)
+            if first != record.line:
+                report.error(
+                    record.line,
+                    "external_id",
+                    ERROR_DUPLICATE_ID,
+                    value=record.external_id,
+                    first=first,
+                )
+                continue
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
             progress(report.rows_seen)
-        if not report.errors:  # after the first error only validation goes on
-            yield [
-                record.external_id,
-                record.account,
-                record.amount,
-                record.currency,
-                record.value_date.isoformat(),
-                record.counterparty,
-                record.reference,
-                record.description,
-            ]
-    if not report.errors and not seen:
+        row: list[object] = [
+            record.external_id,
+            record.account,
+            record.amount,
+            record.currency,
+            record.value_date.isoformat(),
+            record.counterparty,
+            record.reference,
+            record.description,
+        ]
+        if in_database:
+            yield [record.line, *row]
+        elif not report.errors:  # after the first error only validation goes on
+            yield row
+    if not report.errors and not count:
         report.error(0, "file", ERROR_NO_RECORDS)
 
 
@@ -180,21 +192,40 @@ def _stage_postgres(
     rows while Python parses the next ones. Nothing reaches the real table here."""
     report = ParseReport()
     rows = _valid_rows(
-        path=path, format=format, profile=profile, report=report, progress=progress
+        path=path,
+        format=format,
+        profile=profile,
+        report=report,
+        progress=progress,
+        in_database=True,
     )
     columns = ", ".join(FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE {stage} (external_id text, account text, "
-            "amount numeric, currency text, value_date date, counterparty text, "
-            "reference text, description text)"
+            f"CREATE TEMP TABLE {stage} (line integer, external_id text, "
+            "account text, amount numeric, currency text, value_date date, "
+            "counterparty text, reference text, description text)"
         )
         cursor.copy_expert(
-            f"COPY {stage} ({columns}) FROM STDIN WITH "
+            f"COPY {stage} (line, {columns}) FROM STDIN WITH "
             f"(FORMAT csv, FORCE_NOT_NULL ({columns}))",
             _CsvStream(rows),
             size=1 << 16,
         )
+        cursor.execute(
+            f"SELECT external_id, array_agg(line ORDER BY line) FROM {stage} "  # noqa: S608
+            "GROUP BY external_id HAVING count(*) > 1"
+        )
+        for external_id, lines in cursor.fetchall():
+            for line in lines[1:]:
+                report.error(
+                    line,
+                    "external_id",
+                    ERROR_DUPLICATE_ID,
+                    value=external_id,
+                    first=lines[0],
+                )
+    report.errors.sort(key=lambda error: error.line)
     return report
 
 
