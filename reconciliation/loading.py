@@ -1,9 +1,10 @@
 """Import a restored-records file: validate everything first, then load it whole.
 
-Parsing streams into a spool file of canonical CSV rows, so memory stays flat.
-Only when no row is bad does one transaction load the spool: PostgreSQL copies
-it into a temporary table and inserts from there, skipping external ids already
-loaded; other databases insert in chunks.
+Parsing streams, so memory stays flat however large the file. On PostgreSQL the
+parsed rows go by COPY into a temporary staging table while parsing goes on (the
+database finds repeated external ids there); elsewhere they go to a spool file.
+Only when no row is bad does one transaction move them into the real table,
+skipping external ids already loaded for the incident.
 """
 
 import csv
