@@ -16,7 +16,7 @@ from incidents.models import Incident
 
 from .export import run_export
 from .forms import ProfileForm, RunForm, SampleForm, UploadForm
-from .models import Discrepancy, ImportBatch, Match
+from .models import Discrepancy, ImportBatch, Match, ReconciliationRun
 from .profiles import profile_guess
 from .selectors import (
     RUN_PERMISSION,
@@ -56,6 +56,18 @@ def _count_rows(counts: dict[str, int]) -> list[tuple[object, int]]:
     return [(COUNT_LABELS.get(k, k), counts[k]) for k in order if counts.get(k)]
 
 
+def _latest_dry_run(
+    incident: Incident, run: ReconciliationRun | None
+) -> ReconciliationRun | None:
+    """The newest finished dry run, if it is newer than the stored outcome."""
+    dry = (
+        incident.reconciliation_runs.filter(dry_run=True, status="finished")
+        .order_by("-pk")
+        .first()
+    )
+    return dry if dry and (run is None or dry.pk > run.pk) else None
+
+
 @login_required
 def incident_choose(request: HttpRequest) -> HttpResponse:
     _require(request.user, VIEW_PERMISSION)  # type: ignore[arg-type]
@@ -78,6 +90,7 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "busy": busy,
         "run": run,
         "count_rows": _count_rows(run.counts) if run else [],
+        "dry_run": _latest_dry_run(incident, run),
         "pending_runs": incident.reconciliation_runs.filter(
             status__in=["queued", "running"]
         ).exists(),

@@ -144,3 +144,17 @@ def test_the_progress_fragment_refreshes_the_page_when_work_ends(
     assert response.status_code == 200
     assert response["HX-Refresh"] == "true"
     assert "<html" not in response.content.decode()
+
+
+def test_a_dry_run_shows_what_a_real_run_would_change(client, finance, incident):
+    from reconciliation.services import run_create, run_execute
+
+    deposit_make(incident, receipt_number="R-1", amount="10.00")
+    run_execute(run=run_create(incident=incident, dry_run=True))
+    client.force_login(finance)
+
+    html = client.get(f"/reconciliation/{incident.reference}/").content.decode()
+
+    assert 'data-testid="dry-run"' in html
+    assert "a real run now would make 0 matches (0 new, 0 fewer" in html
+    assert "and 1 discrepancies." in html
