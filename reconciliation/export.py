@@ -114,9 +114,15 @@ def run_export(*, run: ReconciliationRun, out: TextIO) -> int:
         "currency",
         "status",
     )
-    for pk, kind, manual, system, difference, currency, status in item_rows.iterator(
-        chunk_size=5000
-    ):
+    for (
+        pk,
+        kind,
+        m_amount,
+        s_amount,
+        difference,
+        currency,
+        status,
+    ) in item_rows.iterator(chunk_size=5000):
         writer.writerow(
             [
                 cell_safe(v)
@@ -125,8 +131,8 @@ def run_export(*, run: ReconciliationRun, out: TextIO) -> int:
                     kind,
                     " ".join(d_receipts.get(pk, [])),
                     " ".join(d_externals.get(pk, [])),
-                    _money(manual, currency),
-                    _money(system, currency),
+                    _money(m_amount, currency),
+                    _money(s_amount, currency),
                     _money(difference, currency),
                     "",
                     status,

@@ -136,9 +136,9 @@ def run(request: HttpRequest, reference: str) -> HttpResponse:
     form.is_valid()
     run_start(
         incident=incident,
-        actor=request.user,
+        actor=request.user,  # type: ignore[arg-type]
         dry_run=form.cleaned_data.get("dry_run", False),
-    )  # type: ignore[arg-type]
+    )
     messages.success(
         request, _("Reconciliation started; this page updates when it ends.")
     )
