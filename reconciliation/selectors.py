@@ -15,24 +15,25 @@ RUN_PERMISSION = "reconciliation.run_reconciliation"
 PAGE_ROWS = 200
 
 
-def _require(user: User, permission: str) -> None:
+def permission_require(user: User, permission: str) -> None:
+    """Refuse (403) a user without the permission."""
     if not user.has_perm(permission):
         raise PermissionDenied
 
 
 def incident_get_for_user(*, user: User, reference: str) -> Incident:
     """An incident finance may reconcile (reconciliation spans every branch)."""
-    _require(user, VIEW_PERMISSION)
+    permission_require(user, VIEW_PERMISSION)
     return get_object_or_404(Incident, reference=reference)
 
 
 def match_get_for_user(*, user: User, pk: int) -> Match:
-    _require(user, RUN_PERMISSION)
+    permission_require(user, RUN_PERMISSION)
     return get_object_or_404(Match.objects.select_related("run__incident"), pk=pk)
 
 
 def run_get_for_user(*, user: User, pk: int) -> ReconciliationRun:
-    _require(user, VIEW_PERMISSION)
+    permission_require(user, VIEW_PERMISSION)
     return get_object_or_404(
         ReconciliationRun.objects.select_related("incident"), pk=pk
     )

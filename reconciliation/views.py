@@ -21,10 +21,10 @@ from .profiles import profile_guess
 from .selectors import (
     RUN_PERMISSION,
     VIEW_PERMISSION,
-    _require,
     batch_list,
     incident_get_for_user,
     match_get_for_user,
+    permission_require,
     run_discrepancies,
     run_get_for_user,
     run_matches,
@@ -70,7 +70,7 @@ def _latest_dry_run(
 
 @login_required
 def incident_choose(request: HttpRequest) -> HttpResponse:
-    _require(request.user, VIEW_PERMISSION)  # type: ignore[arg-type]
+    permission_require(request.user, VIEW_PERMISSION)  # type: ignore[arg-type]
     incidents = Incident.objects.order_by("-declared_at")[:50]
     return render(request, "reconciliation/index.html", {"incidents": incidents})
 
@@ -111,7 +111,7 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def upload(request: HttpRequest, reference: str) -> HttpResponse:
     incident = incident_get_for_user(user=request.user, reference=reference)  # type: ignore[arg-type]
-    _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+    permission_require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         batch_upload(
@@ -131,7 +131,7 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def run(request: HttpRequest, reference: str) -> HttpResponse:
     incident = incident_get_for_user(user=request.user, reference=reference)  # type: ignore[arg-type]
-    _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+    permission_require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
     form = RunForm(request.POST)
     form.is_valid()
     run_start(
@@ -178,7 +178,7 @@ SAMPLE_BYTES = 64 * 1024
 @login_required
 def profile_new(request: HttpRequest) -> HttpResponse:
     """Step 1: a sample file; step 2: its first rows and the guessed profile."""
-    _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+    permission_require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
     form = SampleForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         encoding = form.cleaned_data["encoding"]
@@ -215,7 +215,7 @@ def profile_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def profile_save(request: HttpRequest) -> HttpResponse:
-    _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+    permission_require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
     try:
         headers = [str(h) for h in json.loads(request.POST.get("headers") or "[]")]
     except ValueError:

@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from reconciliation.selectors import (
     RUN_PERMISSION,
-    _require,
     incident_get_for_user,
+    permission_require,
     run_get_for_user,
 )
 from reconciliation.services import run_start
@@ -23,7 +23,7 @@ class RunStartView(APIView):
     @extend_schema(request=RunStartSerializer, responses={202: RunSerializer})
     def post(self, request: Request, reference: str) -> Response:
         incident = incident_get_for_user(user=request.user, reference=reference)  # type: ignore[arg-type]
-        _require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
+        permission_require(request.user, RUN_PERMISSION)  # type: ignore[arg-type]
         payload = RunStartSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         run = run_start(
