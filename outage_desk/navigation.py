@@ -20,6 +20,11 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("Incidents"), "incidents:list", "incidents.view_incident"),
     NavItem(_("Capture"), "deposits:capture", "deposits.add_deposit"),
     NavItem(_("Supervision"), "deposits:supervision", "deposits.approve_deposit"),
+    NavItem(
+        _("Reconciliation"),
+        "reconciliation:index",
+        "reconciliation.view_reconciliationrun",
+    ),
     NavItem(_("Status page"), "status"),
     NavItem(
         _("Templates"),

@@ -400,3 +400,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # "control" folder of the working directory (each test queue would add a file there).
 if BROKER_IS_EMBEDDED:
     CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"] = str(_broker_dir / "control")
+
+# reconciliation
+RECONCILIATION = {
+    # Business days between a deposit's receipt and the record's value date.
+    "DATE_WINDOW": env.int("RECONCILIATION_DATE_WINDOW", default=2),
+    # Business days after the capture window a credit may still settle.
+    "SETTLEMENT_GRACE": env.int("RECONCILIATION_SETTLEMENT_GRACE", default=3),
+    # rapidfuzz token-sort ratio (0-100) for the fuzzy payer-name pass.
+    "FUZZY": env.int("RECONCILIATION_FUZZY", default=85),
+}

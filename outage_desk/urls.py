@@ -9,6 +9,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
     path("incidents/", include("incidents.api.urls")),
     path("", include("deposits.api.urls")),
+    path("reconciliation/", include("reconciliation.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"
@@ -32,6 +33,7 @@ urlpatterns = [
     path("deposits/", include("deposits.urls")),
     path("status/", include("incidents.status_urls")),
     path("notices/", include("notifications.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]

@@ -11,8 +11,10 @@ from tests.factories import BranchFactory, UserFactory
 
 def pytest_sessionstart(session):
     logging.getLogger().addHandler(log_guard.KEEPER)
-    # factory_boy's own debug lines describe test data, not application logging.
+    # factory_boy's debug lines describe test data, and aiosmtpd's are the test SMTP
+    # server's: neither is application logging.
     logging.getLogger("factory").setLevel(logging.INFO)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger().setLevel(logging.DEBUG)
 
 

@@ -66,7 +66,10 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
                 "Admin",
             ],
         ),
-        ("finance", ["Home", "Incidents", "Status page", "API tokens"]),
+        (
+            "finance",
+            ["Home", "Incidents", "Reconciliation", "Status page", "API tokens"],
+        ),
         (
             "admin_user",
             [
@@ -74,6 +77,7 @@ def test_the_login_flow_logs_in_and_out(client, clerk):
                 "Incidents",
                 "Capture",
                 "Supervision",
+                "Reconciliation",
                 "Status page",
                 "Templates",
                 "Delivery log",

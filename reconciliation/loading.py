@@ -1,0 +1,390 @@
+"""Import a restored-records file: validate everything first, then load it whole.
+
+Parsing streams, so memory stays flat however large the file. On PostgreSQL the
+parsed rows go by COPY into a temporary staging table while parsing goes on (the
+database finds repeated external ids there); elsewhere they go to a spool file.
+Only when no row is bad does one transaction move them into the real table,
+skipping external ids already loaded for the incident.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import Incident
+from outage_desk.audit import audit_record
+from outage_desk.models import User
+
+from .models import ImportBatch, ImportProfile, RecordFormat, SystemRecord
+from .parsers import (
+    FIELDS,
+    PARSERS,
+    ImportRejected,
+    ParseReport,
+    ProfileSpec,
+    RowError,
+    format_guess,
+)
+from .parsers.base import ERROR_DUPLICATE_ID, ERROR_NO_RECORDS
+
+ERROR_UNKNOWN_FORMAT = _("Unknown format “%(value)s”.")
+ERROR_PROFILE_FORMAT = _("Profile “%(profile)s” reads %(format)s files, not %(value)s.")
+CHUNK = 5000
+PROGRESS_EVERY = 20000
+MAX_STORED_ERRORS = 1000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did: the batch, and whether the same file was already loaded."""
+
+    batch: ImportBatch
+    already_imported: bool
+    warnings: list[str]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def profile_spec(profile: ImportProfile | None) -> ProfileSpec:
+    """A plain copy of the profile (or the canonical layout) for the parsers."""
+    if profile is None:
+        return ProfileSpec()
+    return ProfileSpec(
+        columns=dict(profile.columns),
+        encoding=profile.encoding,
+        delimiter=profile.delimiter,
+        header_row=profile.header_row,
+        decimal_separator=profile.decimal_separator,
+        thousands_separator=profile.thousands_separator,
+        date_format=profile.date_format,
+        sign=profile.sign,
+        default_currency=profile.default_currency,
+        default_account=profile.default_account,
+    )
+
+
+def _valid_rows(
+    *,
+    path: Path,
+    format: str,
+    profile: ImportProfile | None,
+    report: ParseReport,
+    progress: Progress | None,
+    in_database: bool = False,
+) -> Iterator[list[object]]:
+    """Canonical rows of the file; every bad row goes to the report.
+
+    With ``in_database`` every good row is yielded with its line number first and
+    the database finds repeated external ids (memory stays flat however large the
+    file); otherwise they are found here and rows stop after the first error.
+    """
+    if format not in PARSERS:
+        raise ImportRejected(
+            [RowError(0, "format", str(ERROR_UNKNOWN_FORMAT) % {"value": format})]
+        )
+    seen: dict[int, int] = {}  # 8-byte hash of the external id -> first line
+    count = 0
+    for record in PARSERS[format](path, profile_spec(profile), report):
+        if not in_database:
+            key = int.from_bytes(
+                hashlib.blake2b(record.external_id.encode(), digest_size=8).digest()
+            )
+            first = seen.setdefault(key, record.line)
+            if first != record.line:
+                report.error(
+                    record.line,
+                    "external_id",
+                    ERROR_DUPLICATE_ID,
+                    value=record.external_id,
+                    first=first,
+                )
+                continue
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(report.rows_seen)
+        row: list[object] = [
+            record.external_id,
+            record.account,
+            record.amount,
+            record.currency,
+            record.value_date.isoformat(),
+            record.counterparty,
+            record.reference,
+            record.description,
+        ]
+        if in_database:
+            yield [record.line, *row]
+        elif not report.errors:  # after the first error only validation goes on
+            yield row
+    if not report.errors and not count:
+        report.error(0, "file", ERROR_NO_RECORDS)
+
+
+class _CsvStream(io.TextIOBase):
+    """A file-like view of rows as CSV text, for COPY to pull from while parsing."""
+
+    def __init__(self, rows: Iterator[list[object]]) -> None:
+        self.rows = rows
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        want = size if size and size > 0 else 1 << 16
+        while self.buffer.tell() < want:
+            row = next(self.rows, None)
+            if row is None:
+                break
+            self.writer.writerow(row)
+        data = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return data
+
+
+def records_validate(
+    *,
+    path: Path,
+    format: str,
+    profile: ImportProfile | None,
+    spool: Path,
+    progress: Progress | None = None,
+) -> ParseReport:
+    """Parse the whole file into a spool file; the report holds every bad row."""
+    report = ParseReport()
+    rows = _valid_rows(
+        path=path, format=format, profile=profile, report=report, progress=progress
+    )
+    with spool.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(rows)
+    return report
+
+
+def _stage_postgres(
+    *,
+    path: Path,
+    format: str,
+    profile: ImportProfile | None,
+    progress: Progress | None,
+    stage: str,
+) -> ParseReport:
+    """Parse and COPY into a session temp table at once: PostgreSQL ingests the
+    rows while Python parses the next ones. Nothing reaches the real table here."""
+    report = ParseReport()
+    rows = _valid_rows(
+        path=path,
+        format=format,
+        profile=profile,
+        report=report,
+        progress=progress,
+        in_database=True,
+    )
+    columns = ", ".join(FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE {stage} (line integer, external_id text, "
+            "account text, amount numeric, currency text, value_date date, "
+            "counterparty text, reference text, description text)"
+        )
+        cursor.copy_expert(
+            f"COPY {stage} (line, {columns}) FROM STDIN WITH "
+            f"(FORMAT csv, FORCE_NOT_NULL ({columns}))",
+            _CsvStream(rows),
+            size=1 << 16,
+        )
+        cursor.execute(
+            f"SELECT external_id, array_agg(line ORDER BY line) FROM {stage} "  # noqa: S608
+            "GROUP BY external_id HAVING count(*) > 1"
+        )
+        for external_id, lines in cursor.fetchall():
+            for line in lines[1:]:
+                report.error(
+                    line,
+                    "external_id",
+                    ERROR_DUPLICATE_ID,
+                    value=external_id,
+                    first=lines[0],
+                )
+    report.errors.sort(key=lambda error: error.line)
+    return report
+
+
+def records_import(
+    *,
+    path: Path,
+    incident: Incident,
+    format: str | None = None,
+    profile: ImportProfile | None = None,
+    actor: User | None = None,
+    batch: ImportBatch | None = None,
+    progress: Progress | None = None,
+) -> ImportOutcome:
+    """Validate and load one file for an incident; raise ImportRejected on any bad row."""
+    fmt = format or (profile.format if profile else format_guess(path))
+    if profile is not None and profile.format != fmt:
+        raise ImportRejected(
+            [
+                RowError(
+                    0,
+                    "format",
+                    str(ERROR_PROFILE_FORMAT)
+                    % {"profile": profile.name, "format": profile.format, "value": fmt},
+                )
+            ]
+        )
+    sha = file_sha256(path)
+    existing = ImportBatch.objects.filter(
+        incident=incident, sha256=sha, status=ImportBatch.Status.LOADED
+    ).first()
+    if existing is not None:
+        return ImportOutcome(existing, True, [])
+    with tempfile.TemporaryDirectory() as scratch:
+        spool = Path(scratch) / "records.csv"
+        stage = f"recon_stage_{uuid.uuid4().hex[:12]}"
+        try:
+            if connection.vendor == "postgresql":
+                report = _stage_postgres(
+                    path=path,
+                    format=fmt,
+                    profile=profile,
+                    progress=progress,
+                    stage=stage,
+                )
+            else:
+                report = records_validate(
+                    path=path,
+                    format=fmt,
+                    profile=profile,
+                    spool=spool,
+                    progress=progress,
+                )
+            if report.errors:
+                raise ImportRejected(report.errors)
+            loaded = _load(
+                stage=stage,
+                spool=spool,
+                path=path,
+                sha=sha,
+                fmt=fmt,
+                incident=incident,
+                profile=profile,
+                actor=actor,
+                batch=batch,
+                report=report,
+            )
+        except IntegrityError:
+            # Another process may have loaded the same file a moment ago.
+            existing = ImportBatch.objects.filter(
+                incident=incident, sha256=sha, status=ImportBatch.Status.LOADED
+            ).first()
+            if existing is None:
+                raise
+            return ImportOutcome(existing, True, [])
+        finally:
+            _stage_drop(stage)
+    return ImportOutcome(loaded, False, report.warnings)
+
+
+def _stage_drop(stage: str) -> None:
+    if connection.vendor != "postgresql" or connection.needs_rollback:
+        return  # a failed transaction drops its temp table when it rolls back
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+
+
+@transaction.atomic
+def _load(
+    *,
+    stage: str,
+    spool: Path,
+    path: Path,
+    sha: str,
+    fmt: str,
+    incident: Incident,
+    profile: ImportProfile | None,
+    actor: User | None,
+    batch: ImportBatch | None,
+    report: ParseReport,
+) -> ImportBatch:
+    if batch is None:
+        batch = ImportBatch(incident=incident, created_by=actor)
+    batch.file_name = batch.file_name or path.name[:255]
+    batch.sha256 = sha
+    batch.format = RecordFormat(fmt)
+    batch.profile = profile
+    batch.status = ImportBatch.Status.LOADED
+    batch.rows_seen = report.rows_seen
+    batch.warnings = report.warnings
+    batch.finished_at = timezone.now()
+    batch.save()
+    if connection.vendor == "postgresql":
+        batch.rows_loaded = _insert_postgres(stage, batch)
+    else:
+        _insert_chunks(spool, batch)
+        batch.rows_loaded = SystemRecord.objects.filter(batch=batch).count()
+    batch.rows_skipped = batch.rows_seen - batch.rows_loaded
+    batch.save(update_fields=["rows_loaded", "rows_skipped"])
+    audit_record(
+        action="records.imported",
+        obj=batch,
+        actor=actor,
+        data={
+            "incident": incident.reference,
+            "file": batch.file_name,
+            "sha256": sha,
+            "loaded": batch.rows_loaded,
+            "skipped": batch.rows_skipped,
+        },
+    )
+    return batch
+
+
+def _insert_postgres(stage: str, batch: ImportBatch) -> int:
+    table = SystemRecord._meta.db_table
+    columns = ", ".join(FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (batch_id, incident_id, {columns}) "  # noqa: S608
+            f"SELECT %s, %s, {columns} FROM {stage} "
+            "ON CONFLICT (incident_id, external_id) DO NOTHING",
+            [batch.pk, batch.incident_id],
+        )
+        return int(cursor.rowcount)
+
+
+def _insert_chunks(spool: Path, batch: ImportBatch) -> None:
+    with spool.open(encoding="utf-8", newline="") as handle:
+        chunk: list[SystemRecord] = []
+        for row in csv.reader(handle):
+            values: dict[str, object] = dict(zip(FIELDS, row, strict=True))
+            values["amount"] = Decimal(row[2])
+            values["value_date"] = dt.date.fromisoformat(row[4])
+            chunk.append(
+                SystemRecord(batch=batch, incident_id=batch.incident_id, **values)
+            )
+            if len(chunk) >= CHUNK:
+                SystemRecord.objects.bulk_create(chunk, ignore_conflicts=True)
+                chunk = []
+        if chunk:
+            SystemRecord.objects.bulk_create(chunk, ignore_conflicts=True)

@@ -1,0 +1,502 @@
+"""Writes for reconciliation: runs, and finance's decisions on matches."""
+
+import codecs
+import datetime as dt
+import time
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from deposits.models import Deposit
+from incidents.models import Incident
+from notifications.models import Channel
+from notifications.services import Recipient, notify
+from outage_desk.audit import audit_record
+from outage_desk.models import User
+
+from . import engine
+from .models import (
+    Discrepancy,
+    ImportProfile,
+    Match,
+    MatchDeposit,
+    MatchRecord,
+    MatchSettings,
+    ReconciliationRun,
+    RecordFormat,
+    RejectedPair,
+    SystemRecord,
+)
+from .storage import outcome_store
+
+ERROR_NOT_PROPOSED = _("Only a proposed match can be confirmed or rejected.")
+ERROR_ALREADY_CONFIRMED = _(
+    "A deposit or record of this match is already in a confirmed match."
+)
+ERROR_RUN_NOT_QUEUED = _("This run has already started.")
+
+# Deposits that are not (or no longer) money received: never matched.
+_EXCLUDED_STATUSES = [Deposit.Status.REVERSED, Deposit.Status.PENDING_APPROVAL]
+_CONFIRMABLE = [
+    Deposit.Status.PROVISIONAL,
+    Deposit.Status.AWAITING_CONFIRMATION,
+]
+BULK = 2000
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The engine's inputs for one incident, read without one ORM object per row."""
+
+    manual: list[engine.ManualItem]
+    system: list[engine.SystemItem]
+    rejected: frozenset[tuple[int, int]]
+    config: engine.MatchConfig
+    window: tuple[dt.date, dt.date]
+
+
+def match_config_for(incident: Incident) -> tuple[engine.MatchConfig, int]:
+    """The incident's matcher settings (or the defaults) and its settlement grace."""
+    defaults: dict[str, Any] = getattr(settings, "RECONCILIATION", {})
+    row = MatchSettings.objects.filter(incident=incident).first()
+    config = engine.MatchConfig(
+        passes=tuple(row.passes) if row and row.passes else engine.PASSES,
+        date_window=row.date_window if row else defaults.get("DATE_WINDOW", 2),
+        amount_tolerance=row.amount_tolerance if row else Decimal(0),
+        fuzzy_threshold=row.fuzzy_threshold if row else defaults.get("FUZZY", 85),
+    )
+    grace = row.settlement_grace if row else defaults.get("SETTLEMENT_GRACE", 3)
+    return config, grace
+
+
+def run_plan(*, incident: Incident) -> RunPlan:
+    """Gather the in-scope deposits and credits, minus what finance already decided."""
+    config, grace = match_config_for(incident)
+    end = incident.capture_ends_at or incident.restored_at or timezone.now()
+    first_day = incident.impact_started_at.astimezone(dt.UTC).date()
+    last_day = engine.business_days_add(end.astimezone(dt.UTC).date(), grace)
+    confirmed_d = MatchDeposit.objects.filter(confirmed=True).values("deposit_id")
+    confirmed_r = MatchRecord.objects.filter(confirmed=True).values("record_id")
+    zones: dict[str, zoneinfo.ZoneInfo] = {}
+    manual = []
+    rows = (
+        Deposit.objects.filter(incident=incident, reverses__isnull=True)
+        .exclude(status__in=_EXCLUDED_STATUSES)
+        .exclude(pk__in=confirmed_d)
+        .values_list(
+            "pk",
+            "receipt_number",
+            "account",
+            "payer_name",
+            "amount",
+            "currency",
+            "received_at",
+            "reference",
+            "branch__timezone",
+        )
+    )
+    for (
+        pk,
+        receipt,
+        account,
+        payer,
+        amount,
+        currency,
+        received,
+        ref,
+        tz,
+    ) in rows.iterator(chunk_size=BULK):
+        zone = zones.setdefault(tz, zoneinfo.ZoneInfo(tz))
+        day = received.astimezone(zone).date()
+        manual.append(
+            engine.ManualItem(pk, receipt, account, payer, amount, currency, day, ref)
+        )
+    records = (
+        SystemRecord.objects.filter(
+            incident=incident, amount__gt=0, value_date__range=(first_day, last_day)
+        )
+        .exclude(pk__in=confirmed_r)
+        .values_list(
+            "pk",
+            "external_id",
+            "account",
+            "amount",
+            "currency",
+            "value_date",
+            "counterparty",
+            "reference",
+        )
+    )
+    system = [engine.SystemItem(*row) for row in records.iterator(chunk_size=BULK)]
+    rejected = frozenset(
+        RejectedPair.objects.filter(incident=incident).values_list(
+            "deposit_id", "record_id"
+        )
+    )
+    return RunPlan(manual, system, rejected, config, (first_day, last_day))
+
+
+def _counts(plan: RunPlan, result: engine.Result) -> dict[str, int]:
+    counts = {f"matched_{kind}": 0 for kind in (*engine.PASSES,)}
+    counts.update({kind: 0 for kind in Discrepancy.Kind.values})
+    counts.update(result.counts())
+    counts["deposits"] = len(plan.manual)
+    counts["records"] = len(plan.system)
+    return dict(sorted(counts.items()))
+
+
+@transaction.atomic
+def run_create(
+    *, incident: Incident, actor: User | None = None, dry_run: bool = False
+) -> ReconciliationRun:
+    """A queued run; ``run_execute`` does the work (here or in a worker)."""
+    run = ReconciliationRun.objects.create(
+        incident=incident, started_by=actor, dry_run=dry_run
+    )
+    audit_record(
+        action="reconciliation.queued",
+        obj=run,
+        actor=actor,
+        data={"incident": incident.reference, "dry_run": dry_run},
+    )
+    return run
+
+
+@transaction.atomic
+def run_start(
+    *, incident: Incident, actor: User | None = None, dry_run: bool = False
+) -> ReconciliationRun:
+    """Queue a run for a worker; the task is sent only after commit."""
+    from .tasks import reconciliation_run_task
+
+    run = run_create(incident=incident, actor=actor, dry_run=dry_run)
+    transaction.on_commit(partial(reconciliation_run_task.delay, run.pk))
+    return run
+
+
+def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> ReconciliationRun:
+    """Match (outside any transaction), then store the outcome in one transaction."""
+    claimed = ReconciliationRun.objects.filter(
+        pk=run.pk, status=ReconciliationRun.Status.QUEUED
+    ).update(status=ReconciliationRun.Status.RUNNING)
+    if claimed != 1:
+        raise ValidationError(ERROR_RUN_NOT_QUEUED)
+    seconds: dict[str, float] = {}
+    try:
+        began = time.perf_counter()
+        plan = run_plan(incident=run.incident)
+        seconds["plan"] = time.perf_counter() - began
+        result = engine.reconcile(
+            plan.manual, plan.system, plan.config, plan.rejected, partitions=partitions
+        )
+        seconds["match"] = time.perf_counter() - began - seconds["plan"]
+        run = _run_store(run=run, plan=plan, result=result, seconds=seconds)
+    except Exception:
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=ReconciliationRun.Status.FAILED, finished_at=timezone.now()
+        )
+        raise
+    threshold = (
+        MatchSettings.objects.filter(incident=run.incident)
+        .values_list("auto_confirm_score", flat=True)
+        .first()
+    )
+    if threshold is not None and not run.dry_run:
+        matches_auto_confirm(run=run, min_score=threshold)
+    return run
+
+
+@transaction.atomic
+def _run_store(
+    *,
+    run: ReconciliationRun,
+    plan: RunPlan,
+    result: engine.Result,
+    seconds: dict[str, float],
+) -> ReconciliationRun:
+    began = time.perf_counter()
+    counts = _counts(plan, result)
+    if run.dry_run:
+        counts.update(_changes(run, result))
+    else:
+        outcome_store(
+            run=run, matches=result.matches, discrepancies=result.discrepancies
+        )
+    seconds["store"] = time.perf_counter() - began
+    run.params = {
+        **plan.config.as_dict(),
+        "first_day": plan.window[0].isoformat(),
+        "last_day": plan.window[1].isoformat(),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+    }
+    run.counts = counts
+    run.status = ReconciliationRun.Status.FINISHED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["params", "counts", "status", "finished_at"])
+    audit_record(
+        action="reconciliation.finished",
+        obj=run,
+        actor=run.started_by,
+        data={
+            "incident": run.incident.reference,
+            "dry_run": run.dry_run,
+            "counts": counts,
+        },
+    )
+    return run
+
+
+def run_latest(*, incident: Incident) -> ReconciliationRun | None:
+    return (
+        ReconciliationRun.objects.filter(
+            incident=incident, dry_run=False, status=ReconciliationRun.Status.FINISHED
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _changes(run: ReconciliationRun, result: engine.Result) -> dict[str, int]:
+    """What a real run would change against the last stored one."""
+    previous = run_latest(incident=run.incident)
+    before: set[tuple[str, tuple[int, ...], tuple[int, ...]]] = set()
+    if previous is not None:
+        d_rows = MatchDeposit.objects.filter(match__run=previous).values_list(
+            "match_id", "deposit_id"
+        )
+        r_rows = MatchRecord.objects.filter(match__run=previous).values_list(
+            "match_id", "record_id"
+        )
+        ds: dict[int, list[int]] = {}
+        rs: dict[int, list[int]] = {}
+        for mid, did in d_rows:
+            ds.setdefault(mid, []).append(did)
+        for mid, rid in r_rows:
+            rs.setdefault(mid, []).append(rid)
+        for mid, kind in previous.matches.filter(
+            status=Match.Status.PROPOSED
+        ).values_list("pk", "kind"):
+            before.add(
+                (kind, tuple(sorted(ds.get(mid, []))), tuple(sorted(rs.get(mid, []))))
+            )
+    after = {(m.kind, m.manual_ids, m.system_ids) for m in result.matches}
+    return {"new_matches": len(after - before), "dropped_matches": len(before - after)}
+
+
+def _locked_match(match: Match) -> Match:
+    return (
+        Match.objects.select_for_update()
+        .select_related("run__incident")
+        .get(pk=match.pk)
+    )
+
+
+@transaction.atomic
+def match_confirm(*, match: Match, actor: User | None) -> Match:
+    """Finance confirms a proposed match: its deposits become confirmed, customers told."""
+    match = _locked_match(match)
+    if match.status != Match.Status.PROPOSED:
+        raise ValidationError(ERROR_NOT_PROPOSED)
+    try:
+        with transaction.atomic():
+            MatchDeposit.objects.filter(match=match).update(confirmed=True)
+            MatchRecord.objects.filter(match=match).update(confirmed=True)
+    except IntegrityError:
+        raise ValidationError(ERROR_ALREADY_CONFIRMED) from None
+    match.status = Match.Status.CONFIRMED
+    match.decided_by = actor
+    match.decided_at = timezone.now()
+    match.save(update_fields=["status", "decided_by", "decided_at"])
+    deposits = list(
+        Deposit.objects.filter(
+            pk__in=MatchDeposit.objects.filter(match=match).values("deposit_id")
+        )
+        .select_related("customer")
+        .order_by("pk")
+    )
+    Deposit.objects.filter(
+        pk__in=[d.pk for d in deposits], status__in=_CONFIRMABLE
+    ).update(status=Deposit.Status.CONFIRMED)
+    for deposit in deposits:
+        _notify_confirmed(deposit)
+    audit_record(
+        action="reconciliation.match_confirmed",
+        obj=match,
+        actor=actor,
+        data={
+            "deposits": [d.receipt_number for d in deposits],
+            "kind": match.kind,
+            "score": match.score,
+        },
+    )
+    return match
+
+
+@transaction.atomic
+def matches_auto_confirm(*, run: ReconciliationRun, min_score: int) -> int:
+    """Confirm a run's proposed matches scoring at least ``min_score``, set-wise."""
+    chosen = Match.objects.filter(
+        run=run, status=Match.Status.PROPOSED, score__gte=min_score
+    )
+    count = chosen.count()
+    if not count:
+        return 0
+    try:
+        with transaction.atomic():
+            MatchDeposit.objects.filter(match__in=chosen).update(confirmed=True)
+            MatchRecord.objects.filter(match__in=chosen).update(confirmed=True)
+    except IntegrityError:
+        raise ValidationError(ERROR_ALREADY_CONFIRMED) from None
+    deposit_ids = MatchDeposit.objects.filter(match__in=chosen).values("deposit_id")
+    deposits = Deposit.objects.filter(pk__in=deposit_ids, status__in=_CONFIRMABLE)
+    to_notify = list(deposits.select_related("customer").order_by("pk"))
+    deposits.update(status=Deposit.Status.CONFIRMED)
+    chosen.update(status=Match.Status.CONFIRMED, decided_at=timezone.now())
+    for deposit in to_notify:
+        _notify_confirmed(deposit)
+    audit_record(
+        action="reconciliation.auto_confirmed",
+        obj=run,
+        data={"matches": count, "min_score": min_score, "deposits": len(to_notify)},
+    )
+    return count
+
+
+def _notify_confirmed(deposit: Deposit) -> None:
+    customer = deposit.customer
+    if customer is None:
+        return
+    recipients = []
+    if customer.email:
+        recipients.append(Recipient(Channel.EMAIL, customer.email, customer.language))
+    if customer.phone:
+        recipients.append(Recipient(Channel.SMS, customer.phone, customer.language))
+    if not recipients:
+        return
+    notify(
+        kind="deposit_confirmed",
+        recipients=recipients,
+        context={
+            "receipt_number": deposit.receipt_number,
+            "amount": deposit.amount,
+            "currency": deposit.currency,
+            "customer_name": customer.name,
+        },
+        dedupe_key=f"deposit:{deposit.pk}:confirmed",
+        subject_refs=[f"deposit:{deposit.pk}"],
+    )
+
+
+@transaction.atomic
+def match_reject(*, match: Match, actor: User | None) -> Match:
+    """Finance says these do not belong together; the pairs are never proposed again."""
+    match = _locked_match(match)
+    if match.status != Match.Status.PROPOSED:
+        raise ValidationError(ERROR_NOT_PROPOSED)
+    deposit_ids = list(
+        MatchDeposit.objects.filter(match=match).values_list("deposit_id", flat=True)
+    )
+    record_ids = list(
+        MatchRecord.objects.filter(match=match).values_list("record_id", flat=True)
+    )
+    RejectedPair.objects.bulk_create(
+        [
+            RejectedPair(
+                incident=match.run.incident,
+                deposit_id=d,
+                record_id=r,
+                rejected_by=actor,
+            )
+            for d in deposit_ids
+            for r in record_ids
+        ],
+        ignore_conflicts=True,
+    )
+    match.status = Match.Status.REJECTED
+    match.decided_by = actor
+    match.decided_at = timezone.now()
+    match.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_record(
+        action="reconciliation.match_rejected",
+        obj=match,
+        actor=actor,
+        data={"deposits": deposit_ids, "records": record_ids},
+    )
+    return match
+
+
+ERROR_PROFILE_NAME_TAKEN = _("A profile named “%(name)s” already exists.")
+ERROR_PROFILE_ENCODING = _("Unknown encoding “%(value)s”.")
+ERROR_PROFILE_COLUMN = _("Choose the column that holds “%(field)s”.")
+
+
+@transaction.atomic
+def profile_create(
+    *,
+    name: str,
+    columns: dict[str, str],
+    encoding: str,
+    delimiter: str,
+    header_row: int,
+    decimal_separator: str,
+    thousands_separator: str,
+    date_format: str,
+    sign: str,
+    default_currency: str = "",
+    default_account: str = "",
+    actor: User | None = None,
+) -> ImportProfile:
+    """Save an import profile after checking that it can read a file at all."""
+    errors: dict[str, list[ValidationError]] = {}
+    if ImportProfile.objects.filter(name=name).exists():
+        errors["name"] = [ValidationError(ERROR_PROFILE_NAME_TAKEN % {"name": name})]
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        errors["encoding"] = [
+            ValidationError(ERROR_PROFILE_ENCODING % {"value": encoding})
+        ]
+    needed = ["external_id", "value_date"]
+    needed += (
+        ["debit", "credit"]
+        if sign == ImportProfile.Sign.DEBIT_CREDIT_COLUMNS
+        else ["amount"]
+    )
+    if not default_currency:
+        needed.append("currency")
+    for field_name in needed:
+        if not columns.get(field_name):
+            errors[f"col_{field_name}"] = [
+                ValidationError(ERROR_PROFILE_COLUMN % {"field": field_name})
+            ]
+    if errors:
+        raise ValidationError(errors)
+    profile = ImportProfile.objects.create(
+        name=name,
+        format=RecordFormat.CSV,
+        columns={k: v for k, v in columns.items() if v},
+        encoding=encoding,
+        delimiter=delimiter,
+        header_row=header_row,
+        decimal_separator=decimal_separator,
+        thousands_separator=thousands_separator,
+        date_format=date_format,
+        sign=sign,
+        default_currency=default_currency.upper(),
+        default_account=default_account,
+    )
+    audit_record(
+        action="reconciliation.profile_created",
+        obj=profile,
+        actor=actor,
+        data={"name": name, "columns": profile.columns},
+    )
+    return profile
