@@ -37,6 +37,7 @@ from .parsers import (
     format_guess,
 )
 from .parsers.base import ERROR_DUPLICATE_ID, ERROR_NO_RECORDS
+from .storage import ids_reserve
 
 ERROR_UNKNOWN_FORMAT = _("Unknown format “%(value)s”.")
 ERROR_PROFILE_FORMAT = _("Profile “%(profile)s” reads %(format)s files, not %(value)s.")
@@ -259,6 +260,25 @@ def records_import(
     ).first()
     if existing is not None:
         return ImportOutcome(existing, True, [])
+    if (
+        connection.vendor == "postgresql"
+        and not SystemRecord.objects.filter(incident=incident).exists()
+    ):
+        try:
+            return _import_direct(
+                path=path,
+                sha=sha,
+                fmt=fmt,
+                incident=incident,
+                profile=profile,
+                actor=actor,
+                batch=batch,
+                progress=progress,
+            )
+        except IntegrityError:
+            # A repeated external id in the file, or another import for the same
+            # incident at once: the staging path below sorts out either.
+            pass
     with tempfile.TemporaryDirectory() as scratch:
         spool = Path(scratch) / "records.csv"
         stage = f"recon_stage_{uuid.uuid4().hex[:12]}"
@@ -327,8 +347,38 @@ def _load(
     batch: ImportBatch | None,
     report: ParseReport,
 ) -> ImportBatch:
+    batch = _batch_save(
+        batch=batch,
+        path=path,
+        sha=sha,
+        fmt=fmt,
+        incident=incident,
+        profile=profile,
+        actor=actor,
+        report=report,
+    )
+    if connection.vendor == "postgresql":
+        loaded = _insert_postgres(stage, batch)
+    else:
+        _insert_chunks(spool, batch)
+        loaded = SystemRecord.objects.filter(batch=batch).count()
+    return _batch_loaded(batch=batch, loaded=loaded, actor=actor)
+
+
+def _batch_save(
+    *,
+    batch: ImportBatch | None,
+    path: Path,
+    sha: str,
+    fmt: str,
+    incident: Incident,
+    profile: ImportProfile | None,
+    actor: User | None,
+    report: ParseReport,
+    pk: int | None = None,
+) -> ImportBatch:
     if batch is None:
-        batch = ImportBatch(incident=incident, created_by=actor)
+        batch = ImportBatch(pk=pk, incident=incident, created_by=actor)
     batch.file_name = batch.file_name or path.name[:255]
     batch.sha256 = sha
     batch.format = RecordFormat(fmt)
@@ -337,14 +387,18 @@ def _load(
     batch.rows_seen = report.rows_seen
     batch.warnings = report.warnings
     batch.finished_at = timezone.now()
-    batch.save()
-    if connection.vendor == "postgresql":
-        batch.rows_loaded = _insert_postgres(stage, batch)
-    else:
-        _insert_chunks(spool, batch)
-        batch.rows_loaded = SystemRecord.objects.filter(batch=batch).count()
-    batch.rows_skipped = batch.rows_seen - batch.rows_loaded
+    batch.save(force_insert=batch._state.adding)
+    return batch
+
+
+def _batch_loaded(
+    *, batch: ImportBatch, loaded: int, actor: User | None
+) -> ImportBatch:
+    batch.rows_loaded = loaded
+    batch.rows_skipped = batch.rows_seen - loaded
     batch.save(update_fields=["rows_loaded", "rows_skipped"])
+    incident = batch.incident
+    sha = batch.sha256
     audit_record(
         action="records.imported",
         obj=batch,
@@ -358,6 +412,77 @@ def _load(
         },
     )
     return batch
+
+
+@transaction.atomic
+def _import_direct(
+    *,
+    path: Path,
+    sha: str,
+    fmt: str,
+    incident: Incident,
+    profile: ImportProfile | None,
+    actor: User | None,
+    batch: ImportBatch | None,
+    progress: Progress | None,
+) -> ImportOutcome:
+    """The first file for an incident goes by COPY straight into the records table.
+
+    PostgreSQL stores and indexes the rows while Python parses the next ones, and
+    nothing is visible to anyone before the transaction commits: a bad row raises
+    ImportRejected and rolls the whole copy back. A repeated external id makes
+    COPY fail (IntegrityError), and the caller takes the staging path instead.
+    """
+    # The batch row is written after the copy, so the progress updates of a
+    # queued upload (from another connection) never wait on a lock held here.
+    batch_pk = batch.pk if batch is not None else ids_reserve(ImportBatch, 1)[0]
+    report = ParseReport()
+    rows = _valid_rows(
+        path=path,
+        format=fmt,
+        profile=profile,
+        report=report,
+        progress=progress,
+        in_database=True,
+    )
+    prefix = [batch_pk, incident.pk]
+    copied = [0]
+
+    def records() -> Iterator[list[object]]:
+        # Every good row is copied even after a bad one, so that a repeated
+        # external id anywhere still fails the copy and gets its own report.
+        for row in rows:
+            copied[0] += 1
+            yield [*prefix, *row[1:]]
+
+    columns = ", ".join(FIELDS)
+    # copy_expert is psycopg2's own: wrap it so a unique violation arrives as
+    # Django's IntegrityError like any other query's.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(
+            f"COPY {SystemRecord._meta.db_table} (batch_id, incident_id, {columns}) "
+            f"FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({columns}))",
+            _CsvStream(records()),
+            size=1 << 16,
+        )
+    if report.errors:
+        raise ImportRejected(sorted(report.errors, key=lambda error: error.line))
+    saved = _batch_save(
+        batch=batch,
+        path=path,
+        sha=sha,
+        fmt=fmt,
+        incident=incident,
+        profile=profile,
+        actor=actor,
+        report=report,
+        pk=batch_pk,
+    )
+    return ImportOutcome(
+        _batch_loaded(batch=saved, loaded=copied[0], actor=actor),
+        False,
+        report.warnings,
+    )
 
 
 def _insert_postgres(stage: str, batch: ImportBatch) -> int:

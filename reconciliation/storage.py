@@ -33,7 +33,8 @@ def outcome_store(
         _discrepancies_store(run, discrepancies)
 
 
-def _ids_reserve(model: type[models.Model], count: int) -> list[int]:
+def ids_reserve(model: type[models.Model], count: int) -> list[int]:
+    """Take ``count`` ids from the table's sequence (PostgreSQL) for rows to come."""
     if not count:
         return []
     table = model._meta.db_table
@@ -72,7 +73,7 @@ def _store_postgres(
     matches: Sequence[engine.MatchResult],
     discrepancies: Sequence[engine.DiscrepancyResult],
 ) -> None:
-    ids = _ids_reserve(Match, len(matches))
+    ids = ids_reserve(Match, len(matches))
     _copy(
         Match._meta.db_table,
         [
@@ -112,7 +113,7 @@ def _store_postgres(
         ["match_id", "record_id", "confirmed"],
         ((pk, i, "f") for pk, m in pairs for i in m.system_ids),
     )
-    ids = _ids_reserve(Discrepancy, len(discrepancies))
+    ids = ids_reserve(Discrepancy, len(discrepancies))
     _copy(
         Discrepancy._meta.db_table,
         [

@@ -1,13 +1,14 @@
 """Uploads from the finance screens: store the file, import it in a worker."""
 
 import hashlib
+import threading
 import uuid
 from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +69,28 @@ def batch_upload(
     return batch
 
 
+def _progress_write(batch_pk: int, rows: int) -> None:
+    """Write the row count from a connection of its own, so the screen sees it while
+    the import's transaction is still open; skipped if the row is busy."""
+
+    def write() -> None:
+        try:
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL lock_timeout = '1s'")
+                ImportBatch.objects.filter(pk=batch_pk).update(rows_seen=rows)
+        except DatabaseError:
+            pass  # progress is a courtesy; the import itself goes on
+        finally:
+            connection.close()
+
+    # Django gives each thread its own connection; joining keeps the updates in order.
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    thread.join()
+
+
 def batch_process(*, batch: ImportBatch, path: Path) -> ImportBatch:
     """Run a queued upload: progress while parsing, then load whole or reject."""
     claimed = ImportBatch.objects.filter(
@@ -77,7 +100,7 @@ def batch_process(*, batch: ImportBatch, path: Path) -> ImportBatch:
         return batch
 
     def progress(rows: int) -> None:
-        ImportBatch.objects.filter(pk=batch.pk).update(rows_seen=rows)
+        _progress_write(batch.pk, rows)
 
     try:
         outcome = records_import(

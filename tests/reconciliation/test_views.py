@@ -158,3 +158,18 @@ def test_a_dry_run_shows_what_a_real_run_would_change(client, finance, incident)
     assert 'data-testid="dry-run"' in html
     assert "a real run now would make 0 matches (0 new, 0 fewer" in html
     assert "and 1 discrepancies." in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_progress_is_written_from_its_own_connection():
+    from reconciliation.uploads import _progress_write
+
+    incident = incident_make()
+    batch = ImportBatch.objects.create(
+        incident=incident, file_name="big.csv", sha256="0" * 64, format="csv"
+    )
+
+    _progress_write(batch.pk, 40000)
+
+    batch.refresh_from_db()
+    assert batch.rows_seen == 40000
