@@ -247,10 +247,10 @@ class Match(models.Model):
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
     )
     currency = models.CharField(max_length=3)
-    deposits = models.ManyToManyField(
+    deposits = models.ManyToManyField(  # type: ignore[var-annotated]
         "deposits.Deposit", through="MatchDeposit", related_name="+"
     )
-    records = models.ManyToManyField(
+    records = models.ManyToManyField(  # type: ignore[var-annotated]
         SystemRecord, through="MatchRecord", related_name="+"
     )
     decided_by = models.ForeignKey(

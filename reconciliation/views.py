@@ -61,7 +61,9 @@ def _latest_dry_run(
 ) -> ReconciliationRun | None:
     """The newest finished dry run, if it is newer than the stored outcome."""
     dry = (
-        incident.reconciliation_runs.filter(dry_run=True, status="finished")
+        ReconciliationRun.objects.filter(
+            incident=incident, dry_run=True, status="finished"
+        )
         .order_by("-pk")
         .first()
     )
@@ -91,8 +93,8 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "run": run,
         "count_rows": _count_rows(run.counts) if run else [],
         "dry_run": _latest_dry_run(incident, run),
-        "pending_runs": incident.reconciliation_runs.filter(
-            status__in=["queued", "running"]
+        "pending_runs": ReconciliationRun.objects.filter(
+            incident=incident, status__in=["queued", "running"]
         ).exists(),
         "matches": run_matches(run=run) if run else [],
         "discrepancies": run_discrepancies(run=run) if run else [],
