@@ -122,12 +122,3 @@ class ReversalSerializer(serializers.ModelSerializer):
             "decided_at",
         ]
         read_only_fields = fields
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    conflict = serializers.IntegerField()
