@@ -422,3 +422,12 @@ CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "task": "outage_desk.idempotency_purge",
     "schedule": 6 * 3600.0,
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "NoticeChannelEnum": "notifications.models.Channel",
+        "NoticeKindEnum": "notifications.models.NoticeKind",
+        "NoticeStatusEnum": "notifications.models.Notice.Status",
+        "TemplateVersionStatusEnum": "notifications.models.NoticeTemplateVersion.Status",
+        "CustomerTierEnum": "deposits.models.Customer.Tier",
+    }
+)

@@ -1,8 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import customers, views
 
 urlpatterns = [
+    path("customers/", customers.CustomerSearchView.as_view(), name="customer-list"),
+    path(
+        "customers/<str:account>/",
+        customers.CustomerDetailView.as_view(),
+        name="customer-detail",
+    ),
     path("deposits/", views.DepositListCreateView.as_view(), name="deposit-list"),
     path(
         "deposits/<int:pk>/", views.DepositDetailView.as_view(), name="deposit-detail"
