@@ -125,7 +125,7 @@ def test_templates_versions_preview_and_four_eyes(lead, admin_user, db):
     assert preview.status_code == 200
     assert "{{" not in preview.json()["body"]
     assert draft.status_code == 201
-    assert [v["id"] for v in versions][0] == draft.json()["id"]
+    assert next(v["id"] for v in versions) == draft.json()["id"]
     assert own.status_code == 403
     assert own.json() == {
         "error": {"code": "four_eyes", "message": str(TEMPLATE_APPROVE_OWN)}

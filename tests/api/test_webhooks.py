@@ -1,0 +1,152 @@
+"""Signed webhooks for integrators, verified the way docs/api.md tells them to."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from deposits.services.capture import deposit_event_publish
+from notifications.delivery import notices_send_batch
+from notifications.models import Notice
+from notifications.services import webhook_endpoint_create
+from tests.notifications.conftest import hook_receiver  # noqa: F401
+
+
+def verify(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:
+    """The verification snippet of docs/api.md, as an integrator would paste it."""
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    timestamp = int(fields["t"])
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    signed = f"{timestamp}.".encode() + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"])
+
+
+@pytest.fixture
+def endpoint(settings, hook_receiver, lead):  # noqa: F811
+    settings.DEBUG = True  # a plain-http receiver on 127.0.0.1
+    created = webhook_endpoint_create(
+        name="Call centre",
+        url=hook_receiver.url,
+        events=["deposit.recorded", "deposit.confirmed", "incident.status_changed"],
+        actor=lead,
+    )
+    settings.DEBUG = False
+    return created
+
+
+def events(receiver):
+    return [json.loads(r["body"]) for r in receiver.requests]
+
+
+def test_a_recorded_deposit_reaches_the_endpoint_signed(
+    api,
+    body,
+    endpoint,
+    hook_receiver,  # noqa: F811
+):
+    created = api.post(
+        "/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": "k"}
+    ).json()
+
+    notices_send_batch(channel="webhook")
+
+    (request,) = hook_receiver.requests
+    event = json.loads(request["body"])
+    assert event["event"] == "deposit.recorded"
+    assert event["data"]["receipt_number"] == created["receipt_number"]
+    assert event["data"]["amount"] == "125.50"
+    assert "payer_name" not in event["data"]
+    header = request["headers"]["X-OutageDesk-Signature"]
+    assert verify(endpoint.secret, request["body"], header)
+    assert not verify("another secret", request["body"], header)
+    assert not verify(endpoint.secret, request["body"] + b" ", header)
+
+
+def test_a_retried_capture_sends_no_second_event(
+    api,
+    body,
+    endpoint,
+    hook_receiver,  # noqa: F811
+):
+    for key in ("a", "b"):  # the same client_uuid under two keys: one deposit
+        api.post(
+            "/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": key}
+        )
+
+    notices_send_batch(channel="webhook")
+
+    assert [e["event"] for e in events(hook_receiver)] == ["deposit.recorded"]
+
+
+def test_confirmed_deposits_have_an_event_for_reconciliation_to_publish(
+    api,
+    body,
+    endpoint,
+    hook_receiver,  # noqa: F811
+):
+    from deposits.models import Deposit
+
+    api.post("/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": "k"})
+    deposit_event_publish(deposit=Deposit.objects.get(), event="deposit.confirmed")
+
+    notices_send_batch(channel="webhook")
+
+    assert sorted(e["event"] for e in events(hook_receiver)) == [
+        "deposit.confirmed",
+        "deposit.recorded",
+    ]
+
+
+def test_an_incident_status_change_reaches_the_endpoint(
+    lead,
+    endpoint,
+    hook_receiver,  # noqa: F811
+):
+    from tests.incidents.factories import IncidentFactory
+
+    IncidentFactory(reference="INC-2026-0007")
+    client = APIClient()
+    client.force_authenticate(lead)
+
+    moved = client.post(
+        "/api/v1/incidents/INC-2026-0007/status/",
+        {"status": "identified", "at": timezone.now().isoformat()},
+        format="json",
+    )
+    notices_send_batch(channel="webhook")
+
+    assert moved.status_code == 200, moved.json()
+    (event,) = events(hook_receiver)
+    assert event["event"] == "incident.status_changed"
+    assert event["data"]["reference"] == "INC-2026-0007"
+    assert (event["data"]["from"], event["data"]["to"]) == (
+        "investigating",
+        "identified",
+    )
+
+
+def test_endpoints_get_only_the_events_they_subscribe_to(
+    api,
+    body,
+    settings,
+    hook_receiver,
+    lead,
+):
+    settings.DEBUG = True
+    webhook_endpoint_create(
+        name="Status only",
+        url=hook_receiver.url,
+        events=["incident.status_changed"],
+        actor=lead,
+    )
+    settings.DEBUG = False
+
+    api.post("/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": "k"})
+
+    assert Notice.objects.filter(channel="webhook").count() == 0
