@@ -36,3 +36,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]
+
+# Unknown URLs under /api/ answer in the API's error shape; pages as before.
+handler404 = "outage_desk.api.errors.not_found"

@@ -5,7 +5,7 @@ from . import customers, views
 urlpatterns = [
     path("customers/", customers.CustomerSearchView.as_view(), name="customer-list"),
     path(
-        "customers/<str:account>/",
+        "customers/<int:pk>/",
         customers.CustomerDetailView.as_view(),
         name="customer-detail",
     ),

@@ -15,8 +15,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -222,3 +223,10 @@ def error_responses_hook(
                     description = old
                 responses[code] = {"description": description, "content": content}
     return result
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an unknown URL under /api/ answers in the documented shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", ERROR_NOT_FOUND), status=404)
+    return page_not_found(request, exception)

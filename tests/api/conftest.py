@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from outage_desk.tokens import api_token_create
 from tests.deposits.conftest import customer, incident  # noqa: F401
+from tests.notifications.conftest import hook_receiver  # noqa: F401
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from deposits.services.capture import deposit_event_publish
 from notifications.delivery import notices_send_batch
 from notifications.models import Notice
 from notifications.services import webhook_endpoint_create
-from tests.notifications.conftest import hook_receiver  # noqa: F401
 
 
 def verify(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:
@@ -28,7 +27,7 @@ def verify(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:
 
 
 @pytest.fixture
-def endpoint(settings, hook_receiver, lead):  # noqa: F811
+def endpoint(settings, hook_receiver, lead):
     settings.DEBUG = True  # a plain-http receiver on 127.0.0.1
     created = webhook_endpoint_create(
         name="Call centre",
@@ -48,7 +47,7 @@ def test_a_recorded_deposit_reaches_the_endpoint_signed(
     api,
     body,
     endpoint,
-    hook_receiver,  # noqa: F811
+    hook_receiver,
 ):
     created = api.post(
         "/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": "k"}
@@ -72,7 +71,7 @@ def test_a_retried_capture_sends_no_second_event(
     api,
     body,
     endpoint,
-    hook_receiver,  # noqa: F811
+    hook_receiver,
 ):
     for key in ("a", "b"):  # the same client_uuid under two keys: one deposit
         api.post(
@@ -88,7 +87,7 @@ def test_confirmed_deposits_have_an_event_for_reconciliation_to_publish(
     api,
     body,
     endpoint,
-    hook_receiver,  # noqa: F811
+    hook_receiver,
 ):
     from deposits.models import Deposit
 
@@ -106,7 +105,7 @@ def test_confirmed_deposits_have_an_event_for_reconciliation_to_publish(
 def test_an_incident_status_change_reaches_the_endpoint(
     lead,
     endpoint,
-    hook_receiver,  # noqa: F811
+    hook_receiver,
 ):
     from tests.incidents.factories import IncidentFactory
 
