@@ -80,7 +80,7 @@ class TemplateSourcesSerializer(StrictInputMixin, serializers.Serializer[None]):
     body_html = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class PreviewSerializer(serializers.Serializer[None]):
+class PreviewSerializer(serializers.Serializer[dict[str, str]]):
     subject = serializers.CharField()
     body = serializers.CharField()
     body_html = serializers.CharField()

@@ -136,10 +136,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, Http404):
         response.data = error_body("not_found", ERROR_NOT_FOUND)
     elif isinstance(exc, DjangoPermissionDenied):
-        response.data = error_body("permission_denied", str(exc) or response.data)
+        message = str(exc) or str(exceptions.PermissionDenied.default_detail)
+        response.data = error_body("permission_denied", message)
     elif isinstance(exc, exceptions.APIException):
-        detail = exc.detail
-        message = detail if isinstance(detail, str) else str(response.data)
+        api_detail = exc.detail
+        message = api_detail if isinstance(api_detail, str) else str(response.data)
         response.data = error_body(_code_of(exc, response.status_code), message)
     return response
 

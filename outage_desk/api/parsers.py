@@ -5,6 +5,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE only guards form fields. The limit here holds for
 every body the API parses, before any of it is read.
 """
 
+from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from rest_framework import parsers
 from .errors import ERROR_TOO_LARGE, PayloadTooLarge
 
 
-def check_body_size(parser_context: dict[str, Any] | None) -> None:
+def check_body_size(parser_context: Mapping[str, Any] | None) -> None:
     """Raise 413 when the declared body length is over the limit."""
     limit = int(settings.API_MAX_BODY_BYTES)
     request = (parser_context or {}).get("request")
@@ -31,7 +32,7 @@ class JSONParser(parsers.JSONParser):
         self,
         stream: IO[Any],
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         check_body_size(parser_context)
         return super().parse(stream, media_type, parser_context)
@@ -42,7 +43,7 @@ class FormParser(parsers.FormParser):
         self,
         stream: IO[Any],
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         check_body_size(parser_context)
         return super().parse(stream, media_type, parser_context)
@@ -53,7 +54,7 @@ class MultiPartParser(parsers.MultiPartParser):
         self,
         stream: IO[Any],
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         check_body_size(parser_context)
         return super().parse(stream, media_type, parser_context)
