@@ -1,8 +1,18 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 urlpatterns = [
+    path(
+        "webhook-endpoints/",
+        webhooks.WebhookEndpointListView.as_view(),
+        name="webhook-endpoint-list",
+    ),
+    path(
+        "webhook-endpoints/<int:pk>/",
+        webhooks.WebhookEndpointDetailView.as_view(),
+        name="webhook-endpoint-detail",
+    ),
     path("notices/", views.NoticeListView.as_view(), name="notice-list"),
     path("notices/<int:pk>/", views.NoticeDetailView.as_view(), name="notice-detail"),
     path(

@@ -149,3 +149,47 @@ def test_endpoints_get_only_the_events_they_subscribe_to(
     api.post("/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": "k"})
 
     assert Notice.objects.filter(channel="webhook").count() == 0
+
+
+def test_admins_manage_endpoints_through_the_api(admin_user, lead, settings):
+    from outage_desk.models import AuditEvent
+
+    settings.DEBUG = False
+    admin = APIClient()
+    admin.force_authenticate(admin_user)
+    as_lead = APIClient()
+    as_lead.force_authenticate(lead)
+    body = {
+        "name": "Call centre",
+        "url": "https://hooks.example.com/od",
+        "events": ["deposit.recorded"],
+    }
+
+    by_lead = as_lead.post("/api/v1/webhook-endpoints/", body, format="json")
+    plain = admin.post(
+        "/api/v1/webhook-endpoints/",
+        {**body, "url": "http://hooks.example.com/od"},
+        format="json",
+    )
+    bad_event = admin.post(
+        "/api/v1/webhook-endpoints/", {**body, "events": ["eta_update"]}, format="json"
+    )
+    created = admin.post("/api/v1/webhook-endpoints/", body, format="json")
+    listed = admin.get("/api/v1/webhook-endpoints/").json()
+    removed = admin.delete(f"/api/v1/webhook-endpoints/{created.json()['id']}/")
+
+    assert by_lead.status_code == 403
+    assert plain.status_code == 400
+    assert plain.json()["error"]["code"] == "invalid"
+    assert bad_event.status_code == 400
+    assert list(bad_event.json()["error"]["fields"]) == ["events.0"]
+    assert created.status_code == 201
+    assert len(created.json()["secret"]) > 20
+    assert "secret" not in listed[0]
+    assert removed.status_code == 204
+    assert (
+        AuditEvent.objects.filter(action__startswith="webhook_endpoint.").count() == 2
+    )
+    from notifications.models import WebhookEndpoint
+
+    assert WebhookEndpoint.objects.get().active is False
