@@ -56,6 +56,8 @@ def pending(roles, branch, incident, body):
         "/api/v1/deposits/1/reverse/",
         "/api/v1/deposits/1/approve/",
         "/api/v1/reversals/1/approve/",
+        "/api/v1/reversals/1/reject/",
+        "/api/v1/deposits/import/",
     ],
 )
 def test_every_money_moving_post_needs_a_key(supervisor, url, db):
