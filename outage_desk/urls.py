@@ -39,3 +39,4 @@ urlpatterns = [
 
 # Unknown URLs under /api/ answer in the API's error shape; pages as before.
 handler404 = "outage_desk.api.errors.not_found"
+handler500 = "outage_desk.api.errors.server_error"

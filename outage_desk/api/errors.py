@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -231,3 +232,13 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", ERROR_NOT_FOUND), status=404)
     return page_not_found(request, exception)
+
+
+ERROR_SERVER = _("Something went wrong on our side; it has been logged. Retry later.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an API caller gets the error shape rather than an HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", ERROR_SERVER), status=500)
+    return default_server_error(request)

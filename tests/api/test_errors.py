@@ -5,7 +5,12 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from deposits.models import Deposit
-from outage_desk.api.errors import ERROR_INVALID, ERROR_NOT_FOUND, ERROR_TOO_LARGE
+from outage_desk.api.errors import (
+    ERROR_INVALID,
+    ERROR_NOT_FOUND,
+    ERROR_SERVER,
+    ERROR_TOO_LARGE,
+)
 from outage_desk.api.serializers import ERROR_UNKNOWN_FIELD
 from outage_desk.models import IdempotencyRecord
 from tests.deposits.factories import DepositFactory
@@ -167,3 +172,29 @@ def test_the_rate_limit_is_per_token_and_answers_429(api, tight_rate, clerk):
     assert limited.json()["error"]["code"] == "throttled"
     assert int(limited["Retry-After"]) > 0
     assert other.get("/api/v1/me/").status_code == 200
+
+
+def test_an_unknown_api_url_is_404_in_the_same_shape(api):
+    response = api.get("/api/v1/deposits/-1/")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "not_found", "message": str(ERROR_NOT_FOUND)}
+    }
+
+
+def test_a_server_error_in_the_api_is_json(api, monkeypatch):
+    from outage_desk.api import views
+
+    def boom(self, request):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.MeView, "get", boom)
+    api.raise_request_exception = False
+
+    response = api.get("/api/v1/me/")
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "server_error", "message": str(ERROR_SERVER)}
+    }
