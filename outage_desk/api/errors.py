@@ -217,6 +217,11 @@ def error_responses_hook(
             codes = {"400", "401", "403", "404", "429"}
             if "requestBody" in operation:
                 codes.add("413")
+            if any(
+                p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+                for p in operation.get("parameters", [])
+            ):
+                codes.update({"409", "422"})
             codes.update(c for c in responses if c.startswith("4"))
             for code in sorted(codes):
                 description = _DESCRIPTIONS.get(code, "Refused.")
