@@ -23,12 +23,34 @@ class NoticeKind(models.TextChoices):
     STAFF_APPROVAL_WAITING = "staff_approval_waiting", _("Staff: approval waiting")
     STAFF_NOTICE_FAILED = "staff_notice_failed", _("Staff: notice failed")
     WEBHOOK = "webhook", _("Webhook event")
+    # Events for integrators' webhooks only (no templates, no people).
+    EVENT_DEPOSIT_RECORDED = "deposit.recorded", _("Event: deposit recorded")
+    EVENT_DEPOSIT_CONFIRMED = "deposit.confirmed", _("Event: deposit confirmed")
+    EVENT_DISCREPANCY_OPENED = "discrepancy.opened", _("Event: discrepancy opened")
+    EVENT_INCIDENT_STATUS_CHANGED = (
+        "incident.status_changed",
+        _("Event: incident status changed"),
+    )
 
+
+# Kinds that only ever go to webhook endpoints that subscribe to them.
+EVENT_KINDS = frozenset(
+    {
+        NoticeKind.EVENT_DEPOSIT_RECORDED,
+        NoticeKind.EVENT_DEPOSIT_CONFIRMED,
+        NoticeKind.EVENT_DISCREPANCY_OPENED,
+        NoticeKind.EVENT_INCIDENT_STATUS_CHANGED,
+    }
+)
 
 # A customer may not opt out of these: they are the record of their money.
 MANDATORY_KINDS = frozenset({NoticeKind.DEPOSIT_RECEIVED, NoticeKind.DEPOSIT_CONFIRMED})
 # Kinds that have templates (a webhook carries the context as JSON instead).
-TEMPLATED_KINDS = [kind for kind in NoticeKind if kind != NoticeKind.WEBHOOK]
+TEMPLATED_KINDS = [
+    kind
+    for kind in NoticeKind
+    if kind != NoticeKind.WEBHOOK and kind not in EVENT_KINDS
+]
 
 
 class Channel(models.TextChoices):

@@ -45,6 +45,10 @@ ALLOWED_PLACEHOLDERS: dict[str, frozenset[str]] = {
         {"notice_id", "notice_kind", "channel", "recipient", "error", "url"}
     ),
     NoticeKind.WEBHOOK: frozenset(),
+    NoticeKind.EVENT_DEPOSIT_RECORDED: frozenset(),
+    NoticeKind.EVENT_DEPOSIT_CONFIRMED: frozenset(),
+    NoticeKind.EVENT_DISCREPANCY_OPENED: frozenset(),
+    NoticeKind.EVENT_INCIDENT_STATUS_CHANGED: frozenset(),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {

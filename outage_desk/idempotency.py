@@ -2,34 +2,50 @@
 
 A key is scoped to the authenticated user. The same key with the same body gets
 the stored response back with ``Idempotent-Replayed: true``; the same key with a
-different body is refused with 422; a write without a key is refused with 400.
-Server errors (5xx) are not stored, so a retry after one runs again.
+different body is refused with 422; a retry while the first request is still
+running gets 409 (the key row is inserted, and committed, before the write runs);
+a write without a key is refused with 400. Server errors (5xx) are not stored, so
+a retry after one runs again. Keys are kept IDEMPOTENCY_KEY_DAYS (at least 7).
 """
 
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .api.errors import ApiError
 from .models import IdempotencyRecord, User
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# status_code of a key whose first request has not answered yet.
+IN_FLIGHT = 0
+# A key in flight longer than this belongs to a process that died.
+IN_FLIGHT_TIMEOUT = timedelta(minutes=5)
 
 ERROR_KEY_MISSING = _("The Idempotency-Key header is required for this request.")
 ERROR_KEY_TOO_LONG = _("The Idempotency-Key header is longer than 255 characters.")
 ERROR_KEY_REUSED = _(
     "This Idempotency-Key was already used with a different request body."
+)
+ERROR_KEY_IN_FLIGHT = _(
+    "A request with this Idempotency-Key is still being processed; retry shortly."
 )
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -71,10 +87,67 @@ def request_fingerprint(request: Request) -> str:
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.request_hash != fingerprint:
-        return Response({"detail": str(ERROR_KEY_REUSED)}, status=422)
+        raise ApiError(
+            status=422, code="idempotency_key_reused", message=ERROR_KEY_REUSED
+        )
+    if record.status_code == IN_FLIGHT:
+        raise ApiError(
+            status=409, code="idempotency_key_in_flight", message=ERROR_KEY_IN_FLIGHT
+        )
     response = Response(record.response_body, status=record.status_code)
     response[REPLAY_HEADER] = "true"
     return response
+
+
+def _claim(user: User, key: str, request: Request, fingerprint: str) -> int | None:
+    """Insert the key as in flight; None when another request holds it already.
+
+    The insert commits at once (requests run in autocommit), so a concurrent
+    request with the same key meets the unique constraint, on PostgreSQL after
+    waiting for this insert to commit, and never runs the write a second time.
+    """
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                user=user,
+                key=key,
+                method=request.method or "",
+                path=request.path[:255],
+                request_hash=fingerprint,
+                status_code=IN_FLIGHT,
+            )
+    except IntegrityError:
+        return None
+    return record.pk
+
+
+def _take_over_stale(user: User, key: str) -> int | None:
+    """A key left in flight by a process that died: the next retry runs it again."""
+    cutoff = timezone.now() - IN_FLIGHT_TIMEOUT
+    stale = IdempotencyRecord.objects.filter(
+        user=user, key=key, status_code=IN_FLIGHT, created_at__lt=cutoff
+    )
+    record = stale.first()
+    if (
+        record is None
+        or stale.filter(pk=record.pk).update(created_at=timezone.now()) != 1
+    ):
+        return None
+    return record.pk
+
+
+def _run(
+    view: Any,
+    method: Callable[..., Response],
+    request: Request,
+    *args: Any,
+    **kwargs: Any,
+) -> Response:
+    """The wrapped write; refusals become their documented error response."""
+    try:
+        return method(view, request, *args, **kwargs)
+    except (APIException, Http404, DjangoPermissionDenied) as exc:
+        return cast(Response, view.handle_exception(exc))
 
 
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
@@ -84,36 +157,54 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER, "").strip()
         if not key:
-            return Response({"detail": str(ERROR_KEY_MISSING)}, status=400)
+            raise ApiError(
+                status=400, code="idempotency_key_missing", message=ERROR_KEY_MISSING
+            )
         if len(key) > MAX_KEY_LENGTH:
-            return Response({"detail": str(ERROR_KEY_TOO_LONG)}, status=400)
+            raise ApiError(
+                status=400, code="idempotency_key_invalid", message=ERROR_KEY_TOO_LONG
+            )
         user = request.user
         if not isinstance(user, User):  # the view's permissions require a user
             return method(view, request, *args, **kwargs)
         fingerprint = request_fingerprint(request)
-        stored = IdempotencyRecord.objects.filter(user=user, key=key).first()
-        if stored is not None:
-            return _replay(stored, fingerprint)
-        response = method(view, request, *args, **kwargs)
-        if response.status_code >= 500:
-            return response
+        pk = _claim(user, key, request, fingerprint)
+        if pk is None:
+            stored = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if stored is None:  # the first request failed meanwhile: run again
+                pk = _claim(user, key, request, fingerprint)
+                if pk is None:
+                    raise ApiError(
+                        status=409,
+                        code="idempotency_key_in_flight",
+                        message=ERROR_KEY_IN_FLIGHT,
+                    )
+            else:
+                if stored.request_hash == fingerprint:
+                    pk = _take_over_stale(user, key)
+                if pk is None:
+                    return _replay(stored, fingerprint)
         try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.create(
-                    user=user,
-                    key=key,
-                    method=request.method or "",
-                    path=request.path[:255],
-                    request_hash=fingerprint,
-                    status_code=response.status_code,
-                    response_body=json.loads(
-                        json.dumps(response.data, cls=DjangoJSONEncoder)
-                    ),
-                )
-        except IntegrityError:
-            # A concurrent request with the same key stored its answer first.
-            stored = IdempotencyRecord.objects.get(user=user, key=key)
-            return _replay(stored, fingerprint)
+            response = _run(view, method, request, *args, **kwargs)
+        except BaseException:
+            IdempotencyRecord.objects.filter(pk=pk).delete()
+            raise
+        if response.status_code >= 500:
+            # Not stored: a retry after a server error runs again.
+            IdempotencyRecord.objects.filter(pk=pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=pk).update(
+            status_code=response.status_code,
+            response_body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+        )
         return response
 
     return wrapper
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Forget keys older than IDEMPOTENCY_KEY_DAYS (at least 7); returns the count."""
+    days = max(7, settings.IDEMPOTENCY_KEY_DAYS)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -410,3 +410,34 @@ RECONCILIATION = {
     # rapidfuzz token-sort ratio (0-100) for the fuzzy payer-name pass.
     "FUZZY": env.int("RECONCILIATION_FUZZY", default=85),
 }
+
+# api
+# One error shape for every API error (docs/api.md "Errors"), declared in the schema.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "outage_desk.api.errors.api_exception_handler"
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "outage_desk.api.parsers.JSONParser",
+    "outage_desk.api.parsers.FormParser",
+    "outage_desk.api.parsers.MultiPartParser",
+]
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "outage_desk.api.errors.error_responses_hook",
+]
+# Largest request body the API parses (413 above it): evidence files plus a margin.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=12 * 1024 * 1024)
+# Idempotency keys are kept this many days (never fewer than 7).
+IDEMPOTENCY_KEY_DAYS = env.int("IDEMPOTENCY_KEY_DAYS", default=7)
+# Every 6 hours (crontab "0 */6 * * *"): forget idempotency keys past their days.
+CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
+    "task": "outage_desk.idempotency_purge",
+    "schedule": 6 * 3600.0,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "NoticeChannelEnum": "notifications.models.Channel",
+        "NoticeKindEnum": "notifications.models.NoticeKind",
+        "NoticeStatusEnum": "notifications.models.Notice.Status",
+        "TemplateVersionStatusEnum": "notifications.models.NoticeTemplateVersion.Status",
+        "CustomerTierEnum": "deposits.models.Customer.Tier",
+    }
+)

@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("incidents/", include("incidents.api.urls")),
     path("", include("deposits.api.urls")),
     path("reconciliation/", include("reconciliation.api.urls")),
+    path("", include("notifications.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"
@@ -37,3 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]
+
+# Unknown URLs under /api/ answer in the API's error shape; pages as before.
+handler404 = "outage_desk.api.errors.not_found"
+handler500 = "outage_desk.api.errors.server_error"

@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from outage_desk.api.serializers import StrictInputMixin
 from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, money_round
 
 from ..models import Deposit, DepositReversal
@@ -57,7 +58,7 @@ class DepositSerializer(serializers.ModelSerializer):
         return f"{money_round(deposit.amount, deposit.currency):f}"
 
 
-class DepositCreateSerializer(serializers.Serializer):
+class DepositCreateSerializer(StrictInputMixin, serializers.Serializer):
     """What an integrator sends; the service does every business check."""
 
     client_uuid = serializers.CharField(max_length=64)
@@ -94,7 +95,7 @@ class DepositCreateSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ReversalRequestSerializer(serializers.Serializer):
+class ReversalRequestSerializer(StrictInputMixin, serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
@@ -122,12 +123,3 @@ class ReversalSerializer(serializers.ModelSerializer):
             "decided_at",
         ]
         read_only_fields = fields
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    conflict = serializers.IntegerField()

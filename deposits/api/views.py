@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +16,9 @@ from rest_framework.views import APIView
 
 from incidents.models import Incident
 from outage_desk.api.authentication import request_user
+from outage_desk.api.errors import ERROR_INVALID, ApiError
+from outage_desk.api.pagination import ApiCursorPagination
+from outage_desk.api.parsers import FormParser, JSONParser, MultiPartParser
 from outage_desk.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 from ..errors import (
@@ -39,13 +41,14 @@ from ..services import (
 )
 from .filters import DepositFilter
 from .serializers import (
-    ConflictSerializer,
     DepositCreateSerializer,
     DepositSerializer,
-    ErrorSerializer,
     ReversalRequestSerializer,
     ReversalSerializer,
 )
+
+REFUSED_403 = OpenApiResponse(description="Four eyes: not by the same person.")
+REFUSED_409 = OpenApiResponse(description="Not possible in the deposit's status.")
 
 
 def has_perm(codename: str) -> type[BasePermission]:
@@ -56,14 +59,19 @@ def has_perm(codename: str) -> type[BasePermission]:
     return HasPerm
 
 
-def _refusal(exc: Exception) -> Response:
-    """A service refusal as a response: 400 fields, 403 four eyes."""
+def _refusal(exc: Exception) -> ApiError:
+    """A service refusal as an API error: 400 fields, 403 four eyes, 409 state."""
     if isinstance(exc, DjangoPermissionDenied):
-        return Response({"detail": str(exc)}, status=403)
+        return ApiError(status=403, code="four_eyes", message=str(exc))
     assert isinstance(exc, ValidationError)  # noqa: S101
     if hasattr(exc, "error_dict"):
-        return Response(exc.message_dict, status=400)
-    return Response({"detail": " ".join(exc.messages)}, status=409)
+        return ApiError(
+            status=400,
+            code="invalid",
+            message=ERROR_INVALID,
+            fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()},
+        )
+    return ApiError(status=409, code="conflict", message=" ".join(exc.messages))
 
 
 class DepositListCreateView(generics.ListAPIView):
@@ -73,6 +81,7 @@ class DepositListCreateView(generics.ListAPIView):
     permission_classes = [IsAuthenticated, has_perm("deposits.view_deposit")]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     filterset_class = DepositFilter
+    pagination_class = ApiCursorPagination
     ordering_fields = ["recorded_at", "received_at", "amount", "receipt_number"]
     ordering = ["-recorded_at", "-pk"]
 
@@ -97,8 +106,14 @@ class DepositListCreateView(generics.ListAPIView):
                 DepositSerializer, "A retry: the deposit already recorded."
             ),
             400: OpenApiResponse(description="Bad input, named by field."),
-            409: ConflictSerializer,
-            422: ErrorSerializer,
+            409: OpenApiResponse(
+                description="The client_uuid was used for a different deposit "
+                "(error.conflict names the conflicts-queue entry), or the same "
+                "Idempotency-Key is still being processed."
+            ),
+            422: OpenApiResponse(
+                description="The Idempotency-Key was used with a different body."
+            ),
         },
     )
     @idempotent
@@ -110,14 +125,24 @@ class DepositListCreateView(generics.ListAPIView):
         incident = Incident.objects.filter(reference=values["incident"]).first()
         if incident is None:
             message = ERROR_INCIDENT_CLOSED % {"ref": values["incident"]}
-            return Response({"incident": [str(message)]}, status=400)
+            raise ApiError(
+                status=400,
+                code="invalid",
+                message=ERROR_INVALID,
+                fields={"incident": [str(message)]},
+            )
         branch = (
             Branch.objects.filter(code=values["branch"]).first()
             if "branch" in values
             else user.branch
         )
         if branch is None:
-            return Response({"branch": [str(ERROR_OTHER_BRANCH)]}, status=400)
+            raise ApiError(
+                status=400,
+                code="invalid",
+                message=ERROR_INVALID,
+                fields={"branch": [str(ERROR_OTHER_BRANCH)]},
+            )
         try:
             deposit, created = deposit_record(
                 incident=incident,
@@ -139,16 +164,22 @@ class DepositListCreateView(generics.ListAPIView):
                 source=Deposit.Source.API,
             )
         except DepositConflictError as exc:
-            body = {"detail": str(exc.message), "conflict": exc.conflict.pk}
-            return Response(body, status=409)
+            raise ApiError(
+                status=409,
+                code="client_uuid_conflict",
+                message=exc.message,
+                conflict=exc.conflict.pk,
+            ) from exc
         except DuplicateSuspectedError as exc:
-            body = {
-                **exc.message_dict,
-                "possible_duplicates": [d.receipt_number for d in exc.candidates],
-            }
-            return Response(body, status=400)
+            raise ApiError(
+                status=400,
+                code="duplicate_suspected",
+                message=ERROR_INVALID,
+                fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()},
+                possible_duplicates=[d.receipt_number for d in exc.candidates],
+            ) from exc
         except ValidationError as exc:
-            return _refusal(exc)
+            raise _refusal(exc) from exc
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(DepositSerializer(deposit).data, status=code)
 
@@ -170,8 +201,10 @@ class DepositReverseView(APIView):
 
     @extend_schema(
         request=ReversalRequestSerializer,
-        responses={201: ReversalSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: ReversalSerializer, 403: REFUSED_403, 409: REFUSED_409},
     )
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         deposit = deposit_get_for_user(user=request_user(request), pk=pk)
         data = ReversalRequestSerializer(data=request.data)
@@ -183,7 +216,7 @@ class DepositReverseView(APIView):
                 reason=data.validated_data["reason"],
             )
         except (ValidationError, DjangoPermissionDenied) as exc:
-            return _refusal(exc)
+            raise _refusal(exc) from exc
         return Response(ReversalSerializer(reversal).data, status=201)
 
 
@@ -194,8 +227,10 @@ class DepositApproveView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: DepositSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={200: DepositSerializer, 403: REFUSED_403, 409: REFUSED_409},
     )
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         deposit = deposit_get_for_user(user=request_user(request), pk=pk)
         try:
@@ -203,7 +238,7 @@ class DepositApproveView(APIView):
                 deposit=deposit, approved_by=request_user(request)
             )
         except (ValidationError, DjangoPermissionDenied) as exc:
-            return _refusal(exc)
+            raise _refusal(exc) from exc
         return Response(DepositSerializer(deposit).data)
 
 
@@ -214,8 +249,10 @@ class ReversalApproveView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: ReversalSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={200: ReversalSerializer, 403: REFUSED_403, 409: REFUSED_409},
     )
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         reversal = reversal_get_for_user(user=request_user(request), pk=pk)
         try:
@@ -223,5 +260,5 @@ class ReversalApproveView(APIView):
                 reversal=reversal, approved_by=request_user(request)
             )
         except (ValidationError, DjangoPermissionDenied) as exc:
-            return _refusal(exc)
+            raise _refusal(exc) from exc
         return Response(ReversalSerializer(reversal).data)

@@ -14,10 +14,15 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from notifications.models import Channel, NoticeKind
-from notifications.services import Recipient, notify, recipient_clean
+from notifications.services import (
+    Recipient,
+    notify,
+    recipient_clean,
+    webhook_event_publish,
+)
 from outage_desk.audit import audit_record
 from outage_desk.models import User
-from outage_desk.money import money_validate
+from outage_desk.money import money_round, money_validate
 
 from ..errors import (
     ERROR_ACCOUNT_NOT_CUSTOMER,
@@ -244,6 +249,33 @@ def _deposit_notify(deposit: Deposit, *, kind: str, event: str) -> None:
         )
 
 
+def deposit_event_publish(*, deposit: Deposit, event: str) -> None:
+    """Tell integrators' webhooks about a deposit (``deposit.recorded``, ``.confirmed``).
+
+    The payload is what the API returns for a deposit, less the payer's name.
+    """
+    webhook_event_publish(
+        event=event,
+        data={
+            "id": deposit.pk,
+            "receipt_number": deposit.receipt_number,
+            "client_uuid": str(deposit.client_uuid),
+            "incident": deposit.incident.reference,
+            "branch": deposit.branch.code,
+            "channel": deposit.channel,
+            "account": deposit.account,
+            "amount": f"{money_round(deposit.amount, deposit.currency):f}",
+            "currency": deposit.currency,
+            "status": deposit.status,
+            "source": deposit.source,
+            "received_at": deposit.received_at.isoformat(),
+            "recorded_at": deposit.recorded_at.isoformat(),
+        },
+        dedupe_key=f"deposit:{deposit.pk}:{event}",
+        subject_refs=[f"deposit:{deposit.pk}", f"incident:{deposit.incident_id}"],
+    )
+
+
 def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
     return {
         "receipt_number": deposit.receipt_number,
@@ -305,6 +337,7 @@ def deposit_insert(
     for checked in evidence:
         evidence_store(deposit=deposit, checked=checked, uploaded_by=recorded_by)
     _deposit_notify(deposit, kind=NoticeKind.DEPOSIT_RECEIVED, event="received")
+    deposit_event_publish(deposit=deposit, event=NoticeKind.EVENT_DEPOSIT_RECORDED)
     audit_record(
         action="deposit.recorded",
         obj=deposit,

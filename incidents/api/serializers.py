@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from outage_desk.api.serializers import StrictInputMixin
 from outage_desk.models import User
 
 from ..models import (
@@ -49,7 +50,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
         return obj.capture_window_open()
 
 
-class IncidentOpenSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class IncidentOpenSerializer(StrictInputMixin, serializers.Serializer):  # type: ignore[type-arg]
     title = serializers.CharField(max_length=200)
     title_translations = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False, default=dict
@@ -65,7 +66,7 @@ class IncidentOpenSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class TransitionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TransitionSerializer(StrictInputMixin, serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=Incident.Status.choices)
     at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -91,7 +92,7 @@ class IncidentUpdateSerializer(serializers.ModelSerializer[IncidentUpdate]):
         read_only_fields = fields
 
 
-class IncidentUpdateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class IncidentUpdateInputSerializer(StrictInputMixin, serializers.Serializer):  # type: ignore[type-arg]
     audience = serializers.ChoiceField(choices=Audience.choices)
     texts = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
@@ -122,7 +123,7 @@ class RoleAssignmentSerializer(serializers.ModelSerializer[RoleAssignment]):
         read_only_fields = fields
 
 
-class RoleAssignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RoleAssignInputSerializer(StrictInputMixin, serializers.Serializer):  # type: ignore[type-arg]
     role = serializers.ChoiceField(choices=OutageRole.choices)
     user = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.filter(is_active=True)
@@ -162,7 +163,7 @@ class BankContactSerializer(serializers.ModelSerializer[BankContact]):
         return bool(obj.evidence)
 
 
-class BankContactInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class BankContactInputSerializer(StrictInputMixin, serializers.Serializer):  # type: ignore[type-arg]
     contacted_at = serializers.DateTimeField()
     contacted_tz = serializers.CharField(default="UTC", max_length=64)
     channel = serializers.ChoiceField(choices=BankContact.Channel.choices)

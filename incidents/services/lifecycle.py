@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notifications.models import NoticeKind
+from notifications.services import webhook_event_publish
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 
@@ -185,6 +186,26 @@ def incident_lock(*, pk: int) -> Incident:
     return Incident.objects.select_for_update().get(pk=pk)
 
 
+def _status_event_publish(incident: Incident, *, old: str) -> None:
+    """``incident.status_changed`` to the integrators' webhooks that subscribe."""
+    webhook_event_publish(
+        event=NoticeKind.EVENT_INCIDENT_STATUS_CHANGED,
+        data={
+            "reference": incident.reference,
+            "kind": incident.kind,
+            "from": old,
+            "to": incident.status,
+            "impact_started_at": incident.impact_started_at.isoformat(),
+            "restored_at": incident.restored_at.isoformat()
+            if incident.restored_at
+            else None,
+        },
+        dedupe_key=f"incident:{incident.reference}:status:{old}:{incident.status}:"
+        f"{timezone.now().isoformat()}",
+        subject_refs=[f"incident:{incident.reference}"],
+    )
+
+
 @transaction.atomic
 def incident_transition(
     *,
@@ -231,6 +252,7 @@ def incident_transition(
     locked.status = to_status
     locked.save(update_fields=fields)
     status_cache_invalidate()
+    _status_event_publish(locked, old=old)
     audit_record(
         action="incident.status_changed",
         obj=locked,

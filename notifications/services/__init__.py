@@ -12,6 +12,7 @@ from .outbox import (
     recipient_clean,
     template_version_current,
     templates_load_defaults,
+    webhook_event_publish,
 )
 from .staff import notice_resend, webhook_endpoint_create, webhook_url_validate
 from .templates import (
@@ -39,5 +40,6 @@ __all__ = [
     "template_version_current",
     "templates_load_defaults",
     "webhook_endpoint_create",
+    "webhook_event_publish",
     "webhook_url_validate",
 ]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
+    EVENT_KINDS,
     MANDATORY_KINDS,
     Channel,
     Notice,
@@ -234,6 +235,29 @@ def notify(
     if new:
         _nudge_once_after_commit()
     return notices
+
+
+def webhook_event_publish(
+    *,
+    event: str,
+    data: dict[str, Any],
+    dedupe_key: str,
+    subject_refs: Iterable[str] = (),
+) -> list[Notice]:
+    """One signed webhook per active endpoint subscribed to ``event``, via the outbox.
+
+    Runs in the caller's transaction like ``notify()``; ``dedupe_key`` names the
+    occurrence, so a repeated call sends nothing twice.
+    """
+    if event not in EVENT_KINDS:
+        raise ValidationError(NOTIFY_UNKNOWN_KIND, params={"kind": event})
+    return notify(
+        kind=event,
+        recipients=[],
+        context=data,
+        dedupe_key=dedupe_key,
+        subject_refs=subject_refs,
+    )
 
 
 def _notice_build(

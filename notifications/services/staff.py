@@ -95,3 +95,19 @@ def webhook_endpoint_create(
         data={"url": url, "events": events},
     )
     return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_deactivate(
+    *, endpoint: WebhookEndpoint, actor: User | None
+) -> WebhookEndpoint:
+    """Stop sending events to an endpoint (kept, with its delivery log)."""
+    if WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(active=False):
+        audit_record(
+            action="webhook_endpoint.deactivate",
+            obj=endpoint,
+            actor=actor,
+            data={"url": endpoint.url},
+        )
+    endpoint.refresh_from_db()
+    return endpoint

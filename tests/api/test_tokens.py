@@ -42,7 +42,12 @@ def test_a_revoked_token_no_longer_authenticates(client, clerk):
     assert response.status_code == 302
     refused = client.get("/api/v1/me/", headers=auth(key))
     assert refused.status_code == 401
-    assert refused.json() == {"detail": "Invalid or revoked token."}
+    assert refused.json() == {
+        "error": {
+            "code": "authentication_failed",
+            "message": "Invalid or revoked token.",
+        }
+    }
 
 
 def test_a_user_cannot_revoke_someone_elses_token(client, clerk, outsider):

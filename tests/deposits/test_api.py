@@ -20,6 +20,7 @@ from deposits.errors import (
     ERROR_UUID_INVALID,
 )
 from deposits.models import Deposit, DepositConflict, DepositReversal
+from outage_desk.api.errors import ERROR_INVALID
 from outage_desk.idempotency import ERROR_KEY_MISSING, ERROR_KEY_REUSED
 from outage_desk.money import (
     ERROR_NOT_POSITIVE,
@@ -63,6 +64,18 @@ def post(api, body, key="key-1", **kwargs):
     return api.post("/api/v1/deposits/", body, headers=headers, **kwargs)
 
 
+def act(api, url, body=None, key=None):
+    """POST a deposit action with a fresh Idempotency-Key (or the one given)."""
+    headers = {"Idempotency-Key": key or str(uuid.uuid4())}
+    return api.post(url, body, format="json", headers=headers)
+
+
+def invalid(fields):
+    return {
+        "error": {"code": "invalid", "message": str(ERROR_INVALID), "fields": fields}
+    }
+
+
 def test_it_records_a_deposit_and_answers_with_strings_for_amounts(api, body, customer):
     response = post(api, body)
 
@@ -83,7 +96,9 @@ def test_a_missing_idempotency_key_is_refused(api, body):
     response = post(api, body, key=None)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": str(ERROR_KEY_MISSING)}
+    assert response.json() == {
+        "error": {"code": "idempotency_key_missing", "message": str(ERROR_KEY_MISSING)}
+    }
     assert row_counts() == before
 
 
@@ -104,7 +119,9 @@ def test_the_same_key_with_another_body_is_refused(api, body):
     response = post(api, {**body, "amount": "1.00"})
 
     assert response.status_code == 422
-    assert response.json() == {"detail": str(ERROR_KEY_REUSED)}
+    assert response.json() == {
+        "error": {"code": "idempotency_key_reused", "message": str(ERROR_KEY_REUSED)}
+    }
     assert Deposit.objects.get().amount == Decimal("125.50")
 
 
@@ -137,8 +154,11 @@ def test_the_same_uuid_with_other_content_is_a_409_kept_for_review(api, body):
     assert response.status_code == 409
     conflict = DepositConflict.objects.get()
     assert response.json() == {
-        "detail": str(ERROR_UUID_CONFLICT),
-        "conflict": conflict.pk,
+        "error": {
+            "code": "client_uuid_conflict",
+            "message": str(ERROR_UUID_CONFLICT),
+            "conflict": conflict.pk,
+        }
     }
     assert Deposit.objects.get().amount == Decimal("125.50")
 
@@ -175,7 +195,7 @@ def test_bad_input_is_refused_and_nothing_is_written(
     response = post(api, {**body, **changes})
 
     assert response.status_code == 400
-    assert response.json()[field] == [str(message)]
+    assert response.json() == invalid({field: [str(message)]})
     assert row_counts() == before
 
 
@@ -189,9 +209,9 @@ def test_a_closed_incident_is_refused(api, body, closed_incident):
     )
 
     assert response.status_code == 400
-    assert response.json()["incident"] == [
-        str(ERROR_INCIDENT_CLOSED % {"ref": "INC-2026-0002"})
-    ]
+    assert response.json() == invalid(
+        {"incident": [str(ERROR_INCIDENT_CLOSED % {"ref": "INC-2026-0002"})]}
+    )
     assert row_counts() == before
 
 
@@ -201,7 +221,7 @@ def test_a_float_amount_is_refused(api, body):
     response = post(api, {**body, "amount": 125.5})
 
     assert response.status_code == 400
-    assert response.json() == {"amount": [str(ERROR_FLOAT_AMOUNT)]}
+    assert response.json() == invalid({"amount": [str(ERROR_FLOAT_AMOUNT)]})
     assert row_counts() == before
 
 
@@ -213,7 +233,9 @@ def test_evidence_is_checked_by_content_on_the_api_too(api, body, settings, tmp_
     response = post(api, {**body, "evidence": [fake]}, format="multipart")
 
     assert response.status_code == 400
-    assert response.json()["evidence"] == [str(ERROR_FILE_TYPE % {"name": "slip.pdf"})]
+    assert response.json()["error"]["fields"] == {
+        "evidence": [str(ERROR_FILE_TYPE % {"name": "slip.pdf"})]
+    }
     assert row_counts() == before
 
     good = SimpleUploadedFile("slip.png", PNG)
@@ -256,7 +278,7 @@ def test_another_branch_deposit_is_404(api, other_branch, incident):
 
     assert api.get(f"/api/v1/deposits/{deposit.pk}/").status_code == 404
     assert (
-        api.post(f"/api/v1/deposits/{deposit.pk}/reverse/", {"reason": "x"}).status_code
+        act(api, f"/api/v1/deposits/{deposit.pk}/reverse/", {"reason": "x"}).status_code
         == 404
     )
 
@@ -292,25 +314,23 @@ def test_reversal_through_the_api_with_four_eyes(
     other_boss = APIClient()
     other_boss.force_authenticate(second)
 
-    no_reason = api.post(
-        f"/api/v1/deposits/{deposit_id}/reverse/", {"reason": ""}, format="json"
-    )
+    no_reason = act(api, f"/api/v1/deposits/{deposit_id}/reverse/", {"reason": ""})
     assert no_reason.status_code == 400
-    assert no_reason.json() == {"reason": [str(ERROR_REASON_REQUIRED)]}
+    assert no_reason.json() == invalid({"reason": [str(ERROR_REASON_REQUIRED)]})
 
-    requested = boss.post(
-        f"/api/v1/deposits/{deposit_id}/reverse/",
-        {"reason": "Wrong account"},
-        format="json",
+    requested = act(
+        boss, f"/api/v1/deposits/{deposit_id}/reverse/", {"reason": "Wrong account"}
     )
     assert requested.status_code == 201
     reversal_id = requested.json()["id"]
 
-    own = boss.post(f"/api/v1/reversals/{reversal_id}/approve/")
+    own = act(boss, f"/api/v1/reversals/{reversal_id}/approve/")
     assert own.status_code == 403
-    assert own.json() == {"detail": str(ERROR_REVERSAL_FOUR_EYES)}
+    assert own.json() == {
+        "error": {"code": "four_eyes", "message": str(ERROR_REVERSAL_FOUR_EYES)}
+    }
 
-    approved = other_boss.post(f"/api/v1/reversals/{reversal_id}/approve/")
+    approved = act(other_boss, f"/api/v1/reversals/{reversal_id}/approve/")
     assert approved.status_code == 200
     assert approved.json()["status"] == "approved"
     assert Deposit.objects.get().status == Deposit.Status.REVERSED
@@ -329,18 +349,23 @@ def test_approval_through_the_api_with_four_eyes(roles, branch, incident, body):
     created = post(as_boss, {**body, "amount": "5000.00"}).json()
     assert created["status"] == "pending_approval"
 
-    assert (
-        as_clerk.post(f"/api/v1/deposits/{created['id']}/approve/").status_code == 403
-    )
-    own = as_boss.post(f"/api/v1/deposits/{created['id']}/approve/")
+    url = f"/api/v1/deposits/{created['id']}/approve/"
+    assert act(as_clerk, url).status_code == 403
+    own = act(as_boss, url)
     assert own.status_code == 403
-    assert own.json() == {"detail": str(ERROR_SELF_APPROVAL)}
-    ok = as_other.post(f"/api/v1/deposits/{created['id']}/approve/")
+    assert own.json() == {
+        "error": {"code": "four_eyes", "message": str(ERROR_SELF_APPROVAL)}
+    }
+    ok = act(as_other, url, key="approve-1")
     assert ok.status_code == 200
     assert ok.json()["status"] == "provisional"
     assert ok.json()["approved_by"] == "other"
-    again = as_other.post(f"/api/v1/deposits/{created['id']}/approve/")
+    replayed = act(as_other, url, key="approve-1")
+    assert replayed.status_code == 200
+    assert replayed["Idempotent-Replayed"] == "true"
+    again = act(as_other, url)
     assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
 
 
 def test_a_token_client_can_capture(clerk, body):

@@ -5,9 +5,18 @@ from django.utils import timezone
 
 from incidents.models import BankContact, Incident, IncidentUpdate, RoleAssignment
 from incidents.services.updates import ETA_NEEDS_BANK_SOURCE
+from outage_desk.api.errors import ERROR_INVALID
 from outage_desk.models import AuditEvent
 
 from .factories import BankContactFactory, IncidentFactory
+
+
+def invalid(fields):
+    """The documented error body for bad input."""
+    return {
+        "error": {"code": "invalid", "message": str(ERROR_INVALID), "fields": fields}
+    }
+
 
 BASE = "/api/v1/incidents/"
 
@@ -78,9 +87,9 @@ def test_open_and_transition_through_the_api(client, lead, db):
     assert opened.status_code == 201
     assert moved.json()["status"] == "monitoring"
     assert refused.status_code == 400
-    assert refused.json() == {
-        "status": ["An incident cannot move from “Monitoring” to “Completed”."]
-    }
+    assert refused.json() == invalid(
+        {"status": ["An incident cannot move from “Monitoring” to “Completed”."]}
+    )
     assert Incident.objects.get().status == "monitoring"
 
 
@@ -140,7 +149,7 @@ def test_a_public_eta_without_source_is_refused_by_the_api(client, lead, inciden
     )
 
     assert response.status_code == 400
-    assert response.json() == {"eta_source": [ETA_NEEDS_BANK_SOURCE]}
+    assert response.json() == invalid({"eta_source": [ETA_NEEDS_BANK_SOURCE]})
     assert IncidentUpdate.objects.count() == 0
 
 
@@ -159,9 +168,9 @@ def test_a_follow_up_in_the_past_is_refused_by_the_api(client, lead, incident):
     )
 
     assert response.status_code == 400
-    assert response.json() == {
-        "follow_up_due_at": ["The follow-up must be due in the future."]
-    }
+    assert response.json() == invalid(
+        {"follow_up_due_at": ["The follow-up must be due in the future."]}
+    )
     assert BankContact.objects.count() == 0
     assert RoleAssignment.objects.count() == 0
 
