@@ -136,7 +136,9 @@ class DepositListCreateView(generics.ListAPIView):
                 device_time=values.get("device_time"),
                 duplicate_reason=values["duplicate_reason"],
                 evidence=values["evidence"],
-                source=Deposit.Source.API,
+                source=(
+                    Deposit.Source.OFFLINE if values["offline"] else Deposit.Source.API
+                ),
             )
         except DepositConflictError as exc:
             body = {"detail": str(exc.message), "conflict": exc.conflict.pk}
