@@ -62,7 +62,9 @@ def test_a_lead_runs_the_first_hour_of_an_outage(make_page, lead, clerk, languag
     page.wait_for_load_state()
 
     assert IncidentUpdate.objects.filter(incident=incident, audience="public").exists()
-    expected = "我们正在与银行一起修复。" if language != "en" else "working with the bank"
+    expected = (
+        "我们正在与银行一起修复。" if language != "en" else "working with the bank"
+    )
     assert expected in page.locator("#timeline").inner_text()
     page.locator("#timeline").scroll_into_view_if_needed()
     check_page(page, shot=f"lead-incident-{language}")

@@ -57,7 +57,7 @@ def test_twenty_deposits_taken_offline_arrive_exactly_once(make_page, clerk, inc
     page = make_page()
     login(page, "alice")
     open_capture(page)
-    check_page(page, shot="capture-online")
+    check_page(page, shot="clerk-capture-online-en")
 
     go_offline_and_enter(page, COUNT)
     assert Deposit.objects.count() == 0
@@ -68,7 +68,7 @@ def test_twenty_deposits_taken_offline_arrive_exactly_once(make_page, clerk, inc
     assert response is not None and response.from_service_worker
     wait_pending(page, COUNT)
     assert "not yet sent" in page.get_by_test_id("offline-pending").inner_text()
-    check_page(page, shot="capture-offline")
+    check_page(page, shot="clerk-capture-offline-en")
 
     page.context.set_offline(False)
     wait_pending(page, 0)
