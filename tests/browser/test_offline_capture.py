@@ -197,3 +197,8 @@ def test_kept_deposits_export_as_the_canonical_csv(make_page, clerk, incident):
     result = deposits_import(source=io.StringIO(text), incident=incident)
     assert result.created == 3
     assert Deposit.objects.filter(source=Deposit.Source.IMPORT).count() == 3
+
+    # The device comes back online: its sends land on the imported deposits.
+    page.context.set_offline(False)
+    wait_pending(page, 0)
+    assert Deposit.objects.count() == 3

@@ -1,6 +1,7 @@
 """Offline capture's server side: the API flag, the service worker, the page's limits."""
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from deposits.models import Deposit
+from deposits.services.imports import (
+    ERROR_OFFLINE_SENT_OTHERWISE,
+    ImportRefused,
+    deposits_import,
+)
 
 UUID = "44444444-4444-4444-8444-444444444444"
 
@@ -99,3 +105,71 @@ def test_without_limits_the_page_leaves_them_empty(client, clerk, incident):
     response = client.get("/deposits/")
 
     assert 'data-max-amount=""' in response.content.decode()
+
+
+def _export_csv(body: dict, *, note: str = "") -> io.StringIO:
+    header = (
+        "receipt_number,branch,channel,account,payer_name,amount,currency,"
+        "received_at,reference,note\n"
+    )
+    row = (
+        f"{UUID},HQ,cash,{body['account']},{body['payer_name']},{body['amount']},"
+        f"GBP,{body['received_at']},,{note}\n"
+    )
+    return io.StringIO(header + row)
+
+
+def test_an_imported_offline_export_and_a_later_send_are_one_deposit(
+    api, body, incident, customer, supervisor
+):
+    result = deposits_import(
+        source=_export_csv(body), incident=incident, imported_by=supervisor
+    )
+
+    response = api.post(
+        "/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": UUID}
+    )
+
+    assert result.created == 1
+    assert response.status_code == 200  # the deposit the import made
+    deposit = Deposit.objects.get()
+    assert str(deposit.client_uuid) == UUID
+    assert deposit.receipt_number == "HQ-000001"
+    assert deposit.source == Deposit.Source.IMPORT
+
+
+def test_an_offline_export_imported_after_the_send_adds_nothing(
+    api, body, incident, customer, supervisor
+):
+    api.post(
+        "/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": UUID}
+    )
+
+    result = deposits_import(
+        source=_export_csv(body), incident=incident, imported_by=supervisor
+    )
+
+    assert (result.created, result.skipped) == (0, 1)
+    assert Deposit.objects.count() == 1
+
+
+def test_an_export_row_that_differs_from_the_sent_deposit_refuses_the_file(
+    api, body, incident, customer, supervisor
+):
+    api.post(
+        "/api/v1/deposits/", body, format="json", headers={"Idempotency-Key": UUID}
+    )
+
+    with pytest.raises(ImportRefused) as refused:
+        deposits_import(
+            source=_export_csv(body, note="changed"),
+            incident=incident,
+            imported_by=supervisor,
+        )
+
+    message = ERROR_OFFLINE_SENT_OTHERWISE % {"receipt": "HQ-000001"}
+    assert [str(e) for e in refused.value.errors] == [
+        f"line 2, column receipt_number: {message}"
+    ]
+    assert Deposit.objects.count() == 1
+    assert Deposit.objects.get().note == ""
