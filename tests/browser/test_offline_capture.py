@@ -108,10 +108,12 @@ def test_a_sync_cut_off_midway_still_sends_each_deposit_once(
         "() => Number(document.querySelector('[data-testid=offline-pending]')"
         ".dataset.count) < 20"
     )
-    for _attempt in range(10):
+    for _attempt in range(
+        20
+    ):  # "Send now" until all are through (it may hide meanwhile)
         if pending(page) == 0:
             break
-        page.click("#offline-send")
+        page.evaluate("() => document.getElementById('offline-send').click()")
         page.wait_for_timeout(300)
     wait_pending(page, 0)
 
