@@ -204,3 +204,31 @@ def test_kept_deposits_export_as_the_canonical_csv(make_page, clerk, incident):
     page.context.set_offline(False)
     wait_pending(page, 0)
     assert Deposit.objects.count() == 3
+
+
+def test_a_form_save_whose_answer_is_lost_is_kept_and_recorded_once(
+    make_page, clerk, incident
+):
+    page = make_page()
+    login(page, "alice")
+    open_capture(page)
+
+    def lose_answer(route):
+        if route.request.method == "POST":
+            route.fetch()  # the server records it; the clerk never hears back
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/deposits/", lose_answer)
+    enter_offline(page, 1)
+    wait_pending(page, 1)
+    assert Deposit.objects.count() == 1
+    page.unroute("**/deposits/")
+
+    page.evaluate("() => document.getElementById('offline-send').click()")
+    wait_pending(page, 0)
+
+    deposit = Deposit.objects.get()
+    assert deposit.source == Deposit.Source.FORM
+    assert page.get_by_test_id("offline-problems").locator("li").count() == 0
