@@ -17,8 +17,18 @@ from .models import (
 
 @admin.register(Branch)
 class BranchAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "timezone", "currency", "refreshed_at"]
+    list_display = [
+        "code",
+        "name",
+        "timezone",
+        "currency",
+        "offline_max_amount",
+        "offline_max_total",
+        "refreshed_at",
+    ]
     search_fields = ["code", "name"]
+    # Set by import_branches; read-only here (and its split widget has no labels).
+    readonly_fields = ["refreshed_at"]
 
 
 @admin.register(Customer)

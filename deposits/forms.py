@@ -88,9 +88,12 @@ class DepositCaptureForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        open_incidents = list(incident_list_open())
         self.fields["incident"].widget.choices = [
-            (incident.pk, str(incident)) for incident in incident_list_open()
+            (incident.pk, str(incident)) for incident in open_incidents
         ]
+        # Offline capture sends through the API, which names incidents by reference.
+        self.incident_refs = {str(i.pk): i.reference for i in open_incidents}
         self.fields["currency"].widget.attrs.update(
             {"autocapitalize": "characters", "size": 4}
         )

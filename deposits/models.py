@@ -32,6 +32,23 @@ class Branch(models.Model):
     )
     currency = models.CharField(max_length=3, validators=[validate_currency])
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Offline capture limits, in the branch's currency; empty means no limit.
+    offline_max_amount = models.DecimalField(
+        _("largest offline deposit"),
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        null=True,
+        blank=True,
+        help_text=_("The most one deposit taken offline may be."),
+    )
+    offline_max_total = models.DecimalField(
+        _("offline total before sending"),
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        null=True,
+        blank=True,
+        help_text=_("The most a device may hold in deposits not yet sent."),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -5,6 +5,7 @@ from . import views
 app_name = "deposits"
 urlpatterns = [
     path("", views.capture, name="capture"),
+    path("sw.js", views.service_worker, name="service_worker"),
     path("customers/", views.customer_lookup, name="customer_lookup"),
     path("supervision/", views.supervision, name="supervision"),
     path("supervision/import/", views.import_upload, name="import"),

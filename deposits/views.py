@@ -1,10 +1,13 @@
 """Clerk and supervisor pages. Each view: scoped fetch, form, service, redirect."""
 
 import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from outage_desk.models import User
+from outage_desk.money import money_round
 
 from .errors import ERROR_OTHER_BRANCH, DepositConflictError, DuplicateSuspectedError
 from .forms import (
@@ -64,6 +68,61 @@ def _today_context(user: User) -> dict[str, Any]:
     }
 
 
+def offline_messages() -> dict[str, str]:
+    """The offline capture script's texts, translated; %(n)s and %(x)s are filled in."""
+    return {
+        "online": _("Online."),
+        "offline": _("Offline: new deposits are kept on this device and sent later."),
+        "ready": _("Ready for offline use."),
+        "pending": _("%(n)s not yet sent"),
+        "savedOffline": _(
+            "Kept on this device (not yet sent): %(x)s. It is sent when the "
+            "connection returns."
+        ),
+        "sent": _("Sent %(n)s kept deposits."),
+        "needsSupervisor": _(
+            "Needs supervisor: the server already has another deposit with this "
+            "UUID; it is in the conflicts queue."
+        ),
+        "refused": _("Refused by the server"),
+        "loginAgain": _("Log in again to send the kept deposits."),
+        "required": _("%(x)s is required."),
+        "badAmount": _("Give the amount as a number with at most 3 decimals."),
+        "badCurrency": _("Give a 3-letter currency code."),
+        "overMax": _(
+            "Offline, one deposit may be at most %(x)s. Take it when the "
+            "connection is back, or ask the supervisor."
+        ),
+        "overTotal": _(
+            "Offline, this device may hold at most %(x)s not yet sent. Send the "
+            "kept deposits first, or export them for the supervisor."
+        ),
+        "otherCurrency": _("Offline, only deposits in %(x)s can be taken."),
+        "noEvidence": _(
+            "Evidence files cannot be kept offline; remove them or wait for the "
+            "connection."
+        ),
+        "discard": _("Discard"),
+    }
+
+
+def _offline_context(form: DepositCaptureForm, user: User) -> dict[str, Any]:
+    branch = user.branch
+
+    def limit(amount: Decimal | None) -> str:
+        if amount is None or branch is None:
+            return ""
+        return f"{money_round(amount, branch.currency):f}"
+
+    return {
+        "offline_incidents": getattr(form, "incident_refs", {}),
+        "offline_messages": offline_messages(),
+        "offline_branch": branch,
+        "offline_max_amount": limit(branch.offline_max_amount if branch else None),
+        "offline_max_total": limit(branch.offline_max_total if branch else None),
+    }
+
+
 def _capture_form_page(
     request: HttpRequest, form: DepositCaptureForm, extra: dict[str, Any]
 ) -> HttpResponse:
@@ -72,6 +131,8 @@ def _capture_form_page(
     template = "deposits/capture.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += "#capture-response"
+    else:
+        ctx.update(_offline_context(form, user))
     return render(request, template, ctx)
 
 
@@ -87,9 +148,9 @@ def capture(request: HttpRequest) -> HttpResponse:
             form = DepositCaptureForm(
                 initial=DepositCaptureForm.initial_for(branch=user.branch)
             )
-            return render(
-                request, "deposits/capture.html", {"form": form, **_today_context(user)}
-            )
+            ctx = {"form": form, **_today_context(user)}
+            ctx.update(_offline_context(form, user))
+            return render(request, "deposits/capture.html", ctx)
         return _capture_post(request, user)
 
 
@@ -141,6 +202,23 @@ def _captured(
         initial=DepositCaptureForm.initial_for(branch=deposit.branch)
     )
     return _capture_form_page(request, fresh, {"saved": deposit, "created": created})
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The capture page's service worker, served under /deposits/ for its scope."""
+    found = finders.find("deposits/sw.js")
+    if isinstance(found, str):
+        with open(found, "rb") as handle:
+            script = handle.read()
+    else:
+        with staticfiles_storage.open("deposits/sw.js") as handle:
+            script = handle.read()
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
+    # Browsers check for a new worker on each visit; never serve a stale one.
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = reverse("deposits:capture")
+    return response
 
 
 @login_required

@@ -78,7 +78,16 @@ class DepositCreateSerializer(StrictInputMixin, serializers.Serializer):
         max_length=140, required=False, allow_blank=True, default=""
     )
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    device_time = serializers.DateTimeField(required=False, allow_null=True)
+    device_time = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the deposit was saved on the device (offline capture).",
+    )
+    offline = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Taken while offline and sent later: recorded with source offline.",
+    )
     duplicate_reason = serializers.CharField(
         required=False, allow_blank=True, default=""
     )

@@ -161,7 +161,9 @@ class DepositListCreateView(generics.ListAPIView):
                 device_time=values.get("device_time"),
                 duplicate_reason=values["duplicate_reason"],
                 evidence=values["evidence"],
-                source=Deposit.Source.API,
+                source=(
+                    Deposit.Source.OFFLINE if values["offline"] else Deposit.Source.API
+                ),
             )
         except DepositConflictError as exc:
             raise ApiError(

@@ -26,6 +26,7 @@ from outage_desk.audit import audit_record
 from outage_desk.models import User
 from outage_desk.money import currency_is_known, money_parse, money_validate
 
+from ..errors import DepositConflictError
 from ..models import Branch, Customer, Deposit, ImportLog
 from .capture import CLOCK_SKEW, deposit_insert
 
@@ -62,6 +63,9 @@ ERROR_OUTSIDE = _("is outside the capture window of incident %(ref)s")
 ERROR_FUTURE = _("is in the future")
 ERROR_NOT_OWN_BRANCH = _("is not your branch")
 ERROR_NOT_UTF8 = _("The file is not UTF-8 text.")
+ERROR_OFFLINE_SENT_OTHERWISE = _(
+    "this offline deposit was already sent with other content (receipt %(receipt)s)"
+)
 WARNING_LOOKS_LIKE = _(
     "line %(line)s: looks like deposit %(receipt)s (same account, amount and reference)"
 )
@@ -484,10 +488,10 @@ def _deposit_import_row(
                 str(WARNING_LOOKS_LIKE % {"line": line, "receipt": twin})
             )
     customer = customers.get(row["account"])
+    offline_uuid = _offline_uuid(row["receipt_number"])
     fields = {
-        "client_uuid": uuid.uuid5(
-            IMPORT_NAMESPACE, f"{branch.code}:{row['receipt_number']}"
-        ),
+        "client_uuid": offline_uuid
+        or uuid.uuid5(IMPORT_NAMESPACE, f"{branch.code}:{row['receipt_number']}"),
         "incident": incident,
         "branch": branch,
         "channel": row["channel"],
@@ -503,10 +507,30 @@ def _deposit_import_row(
         "device_time": None,
         "duplicate_reason": "",
     }
-    _deposit, created = deposit_insert(
-        fields=fields, recorded_by=user, receipt_number=row["receipt_number"]
-    )
+    try:
+        _deposit, created = deposit_insert(
+            fields=fields,
+            recorded_by=user,
+            receipt_number=None if offline_uuid else row["receipt_number"],
+        )
+    except DepositConflictError as exc:
+        message = ERROR_OFFLINE_SENT_OTHERWISE % {"receipt": exc.deposit.receipt_number}
+        raise ImportRefused([RowError(line, "receipt_number", str(message))]) from None
     if created:
         result.created += 1
     else:
         result.skipped += 1
+
+
+def _offline_uuid(receipt_number: str) -> uuid.UUID | None:
+    """A receipt "number" that is a UUID comes from a clerk's offline export.
+
+    It is that deposit's client UUID, so importing the export and the device
+    sending the same deposit later record it once; it gets a real receipt number.
+    """
+    if len(receipt_number) != 36:
+        return None
+    try:
+        return uuid.UUID(receipt_number)
+    except ValueError:
+        return None

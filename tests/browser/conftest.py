@@ -88,7 +88,9 @@ def set_language(page, code: str) -> None:
 def serious_accessibility_violations(page) -> list[str]:
     """Run axe-core in the page; return the serious and critical violations."""
     page.evaluate(AXE.read_text())
-    result = page.evaluate("async () => await axe.run(document)")
+    # No preload: axe would copy the stylesheets into inline <style> elements,
+    # which the strict CSP blocks (and reports as console errors).
+    result = page.evaluate("async () => await axe.run(document, {preload: false})")
     return [
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes: "
         f"{[n['target'] for n in v['nodes']]})"
@@ -97,10 +99,14 @@ def serious_accessibility_violations(page) -> list[str]:
     ]
 
 
-def check_page(page, shot: str | None = None) -> None:
-    """Assert a page is accessible and clean, and save its screenshot for the guide."""
+def check_page(page, shot: str | None = None, *, full_page: bool = False) -> None:
+    """Assert a page is accessible and clean, and save its screenshot for the guide.
+
+    Screenshots show the viewport (what the user sees first), which keeps the
+    guide's images small; pass full_page=True for a short page shown whole.
+    """
     assert serious_accessibility_violations(page) == []
     assert page.problems.errors == []
     if shot:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{shot}.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / f"{shot}.png", full_page=full_page)
