@@ -69,6 +69,7 @@ def capture(
     currency: str = "GBP",
     recorded_by: User | None = None,
     reference: str | None = None,
+    duplicate_reason: str = "",
 ) -> Deposit:
     """Record one deposit through the service with a fresh UUID and reference."""
     deposit, created = deposit_record(
@@ -85,6 +86,7 @@ def capture(
         received_at=timezone.now() - dt.timedelta(minutes=5),
         reference=reference or f"REF-{next(_serial)}",
         source=Deposit.Source.FORM,
+        duplicate_reason=duplicate_reason,
     )
     assert created
     return deposit
