@@ -148,9 +148,7 @@ def _captured(
 @require_GET
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     """Customers matching the typed account, name or phone (an htmx fragment)."""
-    customers = customer_search(
-        user=_user(request), query=request.GET.get("q", "")
-    )
+    customers = customer_search(user=_user(request), query=request.GET.get("q", ""))
     return render(request, "deposits/customer_results.html", {"customers": customers})
 
 

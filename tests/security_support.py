@@ -42,7 +42,9 @@ def branch_world(code: str, *, currency: str = "GBP") -> BranchWorld:
     )
 
     def staff(kind: str, role: str) -> User:
-        return UserFactory(username=f"{kind}{n}{code.lower()}", branch=branch, roles=[role])
+        return UserFactory(
+            username=f"{kind}{n}{code.lower()}", branch=branch, roles=[role]
+        )
 
     return BranchWorld(
         branch=branch,
@@ -56,9 +58,7 @@ def branch_world(code: str, *, currency: str = "GBP") -> BranchWorld:
 
 def open_incident(title: str = "Core system down") -> Incident:
     """An unplanned incident whose capture window opened three hours ago."""
-    return incident_open(
-        title=title, starts_at=timezone.now() - dt.timedelta(hours=3)
-    )
+    return incident_open(title=title, starts_at=timezone.now() - dt.timedelta(hours=3))
 
 
 def capture(

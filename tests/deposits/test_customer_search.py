@@ -11,8 +11,13 @@ def test_an_exact_account_comes_first_and_short_queries_find_nothing(branch, cle
     CustomerFactory(account="GB1234", name="Zed GB1234 holder", branch=branch)
     CustomerFactory(account="GB12345", name="Alpha", branch=branch)
 
-    assert [c.account for c in customer_search(user=clerk, query="GB12345")] == ["GB12345"]
-    assert [c.account for c in customer_search(user=clerk, query="gb1234")] == ["GB1234", "GB12345"]
+    assert [c.account for c in customer_search(user=clerk, query="GB12345")] == [
+        "GB12345"
+    ]
+    assert [c.account for c in customer_search(user=clerk, query="gb1234")] == [
+        "GB1234",
+        "GB12345",
+    ]
     assert customer_search(user=clerk, query="GB") == []
 
 

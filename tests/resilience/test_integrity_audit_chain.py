@@ -24,14 +24,23 @@ from incidents.services import (
 )
 from outage_desk.audit import audit_verify
 from outage_desk.models import AuditEvent
-from tests.security_support import BranchWorld, branch_world, capture, open_incident, tamper
+from tests.security_support import (
+    BranchWorld,
+    branch_world,
+    capture,
+    open_incident,
+    tamper,
+)
 
 SEEDS = [7, 1234, 90210]
 
 
 def random_workload(rng: random.Random, steps: int) -> Counter:
     """Drive the services with a seeded random mix; returns how often each step ran."""
-    worlds = [branch_world(f"W{rng.randrange(10**6)}"), branch_world(f"V{rng.randrange(10**6)}")]
+    worlds = [
+        branch_world(f"W{rng.randrange(10**6)}"),
+        branch_world(f"V{rng.randrange(10**6)}"),
+    ]
     capture_incident = open_incident("Core banking down")
     side_incident = open_incident("Card terminals down")
     ran: Counter = Counter()
@@ -74,7 +83,9 @@ def random_workload(rng: random.Random, steps: int) -> Counter:
             side_incident.refresh_from_db()
             allowed = transitions_allowed(side_incident)
             if allowed and rng.random() < 0.5:
-                incident_transition(incident=side_incident, to_status=rng.choice(allowed))
+                incident_transition(
+                    incident=side_incident, to_status=rng.choice(allowed)
+                )
             else:
                 incident_update_post(
                     incident=capture_incident,
@@ -108,7 +119,9 @@ def test_one_altered_byte_in_an_old_event_is_named(workload, request):
     victim = rng.choice(workload[:-5])
     action = AuditEvent.objects.get(pk=victim).action
     forged = action[:-1] + ("x" if action[-1] != "x" else "y")
-    tamper("UPDATE outage_desk_auditevent SET action = %s WHERE id = %s", [forged, victim])
+    tamper(
+        "UPDATE outage_desk_auditevent SET action = %s WHERE id = %s", [forged, victim]
+    )
 
     with pytest.raises(CommandError) as exc:
         call_command("verify_audit")

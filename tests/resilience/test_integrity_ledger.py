@@ -98,7 +98,9 @@ class Ledger(RuleBasedStateMachine):
         deposit_reversal_approve(reversal=reversal, approved_by=world.supervisor)
         self.reversed[deposit.currency] += deposit.amount
         # The correction is a new entry for the right amount, never an edit.
-        self._capture(deposit.currency, int(deposit.amount / CURRENCIES[deposit.currency]) + 1)
+        self._capture(
+            deposit.currency, int(deposit.amount / CURRENCIES[deposit.currency]) + 1
+        )
         self.recaptures += 1
 
     @invariant()

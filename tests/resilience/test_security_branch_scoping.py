@@ -3,8 +3,8 @@ objects and lists; A gets 403 or 404 and never sees any of B's data."""
 
 import datetime as dt
 import itertools
-from collections import Counter
 import uuid
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -169,7 +169,7 @@ def requests_for(route, name, converters, b_ids, secrets, incident):
 
 @pytest.mark.parametrize("persona", ["clerk", "supervisor"])
 def test_no_url_gives_branch_a_anything_of_branch_b(client, two_branches, persona):
-    a, b, incident, b_ids, secrets = two_branches
+    a, _, incident, b_ids, secrets = two_branches
     user = getattr(a, persona)
     _, key = api_token_create(user=user, name="walk")
     before = b_state()

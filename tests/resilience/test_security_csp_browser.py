@@ -29,9 +29,18 @@ def site(db):
     UserFactory(username="dana", branch=None, roles=[Role.INCIDENT_LEAD], is_staff=True)
     UserFactory(username="erin", branch=None, roles=[Role.FINANCE])
     UserFactory(
-        username="root", branch=None, roles=[Role.ADMIN], is_staff=True, is_superuser=True
+        username="root",
+        branch=None,
+        roles=[Role.ADMIN],
+        is_staff=True,
+        is_superuser=True,
     )
-    common = ["/", "/incidents/", f"/incidents/{incident.reference}/", "/account/tokens/"]
+    common = [
+        "/",
+        "/incidents/",
+        f"/incidents/{incident.reference}/",
+        "/account/tokens/",
+    ]
     return {
         world.clerk.username: [
             *common,

@@ -103,7 +103,7 @@ def production(settings):
 def assert_headers(url: str, response) -> None:
     csp = response.headers.get("Content-Security-Policy", "")
     directives = dict(
-        (part.strip().split(" ", 1) + [""])[:2] for part in csp.split(";") if part
+        [*part.strip().split(" ", 1), ""][:2] for part in csp.split(";") if part
     )
     assert directives.get("object-src") == "'none'", url
     assert directives.get("base-uri") == "'none'", url

@@ -26,7 +26,7 @@ def dead_cache(settings):
             "LOCATION": DEAD_REDIS,
         }
     }
-    with pytest.raises(Exception, match="(?i)connect"):
+    with pytest.raises(Exception, match=r"(?i)connect"):
         cache.set("probe", 1)
 
 

@@ -7,7 +7,6 @@ import io
 import re
 import uuid
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -141,7 +140,9 @@ def test_the_api_refuses_bad_evidence_and_records_nothing(client, world, case):
     incident = open_incident()
     name, content = BAD[case]
 
-    response = _api_capture(client, world, incident, [SimpleUploadedFile(name, content)])
+    response = _api_capture(
+        client, world, incident, [SimpleUploadedFile(name, content)]
+    )
 
     assert response.status_code == 400, response.content
     assert "evidence" in response.json()
@@ -167,9 +168,7 @@ def test_stored_evidence_is_random_named_private_and_downloads_as_attachment(
     assert client.get(f"{settings.MEDIA_URL}{evidence.file.name}").status_code == 404
 
     client.force_login(world.clerk)
-    download = client.get(
-        f"/deposits/{evidence.deposit_id}/evidence/{evidence.pk}/"
-    )
+    download = client.get(f"/deposits/{evidence.deposit_id}/evidence/{evidence.pk}/")
 
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment;")
