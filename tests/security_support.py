@@ -17,6 +17,7 @@ from outage_desk.db.append_only import bypass_append_only
 from outage_desk.models import User
 from outage_desk.roles import Role
 from tests.factories import BranchFactory, CustomerFactory, UserFactory
+from tests.log_guard import sensitive
 
 _serial = itertools.count(1)
 
@@ -89,6 +90,7 @@ def capture(
         duplicate_reason=duplicate_reason,
     )
     assert created
+    sensitive(deposit.account, deposit.payer_name)
     return deposit
 
 

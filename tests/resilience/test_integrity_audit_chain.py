@@ -103,7 +103,9 @@ def random_workload(rng: random.Random, steps: int) -> Counter:
 def workload(request, db):
     ran = random_workload(random.Random(request.param), steps=60)
     assert sum(ran.values()) > 30
-    return list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True))
+    events = list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True))
+    print(f"seed {request.param}: {dict(sorted(ran.items()))}, {len(events)} events")
+    return events
 
 
 def test_the_chain_verifies_after_a_random_workload(workload, capsys):

@@ -28,6 +28,7 @@ from tests.security_support import branch_world, capture, open_incident
 # GBP has two decimals, JPY none: amounts are drawn in each currency's minor unit.
 CURRENCIES = {"GBP": Decimal("0.01"), "JPY": Decimal("1")}
 _codes = iter(range(1, 10**6))
+STEPS: Counter[str] = Counter()
 
 
 class Ledger(RuleBasedStateMachine):
@@ -76,6 +77,7 @@ class Ledger(RuleBasedStateMachine):
     )
     def capture_one(self, currency: str, minor: int) -> None:
         self._capture(currency, minor)
+        STEPS["capture"] += 1
 
     @precondition(lambda self: self._has(Deposit.Status.PENDING_APPROVAL))
     @rule(data=st.data())
@@ -83,6 +85,7 @@ class Ledger(RuleBasedStateMachine):
         deposit = self._pick(Deposit.Status.PENDING_APPROVAL, data)
         world = self.worlds[deposit.currency]
         deposit_approve(deposit=deposit, approved_by=world.supervisor)
+        STEPS["approve"] += 1
 
     @precondition(lambda self: self._has(Deposit.Status.PROVISIONAL))
     @rule(data=st.data(), approve=st.booleans())
@@ -94,6 +97,7 @@ class Ledger(RuleBasedStateMachine):
         )
         if not approve:
             deposit_reversal_reject(reversal=reversal, rejected_by=world.supervisor)
+            STEPS["reject"] += 1
             return
         deposit_reversal_approve(reversal=reversal, approved_by=world.supervisor)
         self.reversed[deposit.currency] += deposit.amount
@@ -102,6 +106,7 @@ class Ledger(RuleBasedStateMachine):
             deposit.currency, int(deposit.amount / CURRENCIES[deposit.currency]) + 1
         )
         self.recaptures += 1
+        STEPS["reverse+recapture"] += 1
 
     @invariant()
     def no_amount_ever_changes(self) -> None:
@@ -157,5 +162,6 @@ def test_capture_reverse_and_recapture_keep_every_invariant():
     )
 
     checked, broken = audit_verify()
+    print(f"ledger steps: {dict(sorted(STEPS.items()))}; audit events {checked}")
     assert broken is None
     assert checked > 0
