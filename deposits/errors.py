@@ -41,6 +41,9 @@ ERROR_REVERSAL_FOUR_EYES = _(
 ERROR_CONFLICT_NOT_OPEN = _("This conflict is already resolved.")
 ERROR_FILE_TYPE = _("“%(name)s” is not a PNG, JPEG or PDF file.")
 ERROR_FILE_TOO_LARGE = _("“%(name)s” is larger than %(limit)s MB.")
+ERROR_FILE_NAME = _(
+    "“%(name)s” is not a plain file name (no folders or control characters)."
+)
 ERROR_TOO_MANY_FILES = _("Attach at most %(limit)s files.")
 ERROR_FLOAT_AMOUNT = _('Send the amount as a string, e.g. "125.50".')
 

@@ -7,7 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from .errors import ERROR_FILE_TOO_LARGE, ERROR_FILE_TYPE, ERROR_TOO_MANY_FILES
+from .errors import (
+    ERROR_FILE_NAME,
+    ERROR_FILE_TOO_LARGE,
+    ERROR_FILE_TYPE,
+    ERROR_TOO_MANY_FILES,
+)
 
 MAGIC_TYPES = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -25,6 +30,30 @@ class CheckedFile:
 
 def evidence_max_bytes() -> int:
     return int(getattr(settings, "DEPOSIT_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def evidence_name_is_plain(name: str) -> bool:
+    """No folders, no parent references, no control characters in an uploaded name."""
+    return not (
+        "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or any(ord(ch) < 32 for ch in name)
+    )
+
+
+# A name with one of these endings must hold that type: a PNG named .pdf is refused.
+_EXTENSIONS = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".pdf": "application/pdf",
+}
+
+
+def _name_fits(name: str, content_type: str) -> bool:
+    ext = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    return _EXTENSIONS.get(ext, content_type) == content_type
 
 
 def evidence_sniff(upload: UploadedFile) -> str | None:
@@ -53,6 +82,11 @@ def evidence_check(uploads: Sequence[UploadedFile]) -> list[CheckedFile]:
     limit = evidence_max_bytes()
     for upload in uploads:
         name = upload.name or "file"
+        if not evidence_name_is_plain(name):
+            errors.append(
+                ValidationError(ERROR_FILE_NAME, params={"name": name}, code="name")
+            )
+            continue
         if (upload.size or 0) > limit:
             errors.append(
                 ValidationError(
@@ -63,7 +97,7 @@ def evidence_check(uploads: Sequence[UploadedFile]) -> list[CheckedFile]:
             )
             continue
         content_type = evidence_sniff(upload)
-        if content_type is None:
+        if content_type is None or not _name_fits(name, content_type):
             errors.append(
                 ValidationError(ERROR_FILE_TYPE, params={"name": name}, code="type")
             )

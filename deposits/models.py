@@ -1,5 +1,6 @@
 import secrets
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outage_desk.models import ERROR_APPEND_ONLY
 from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, currency_is_known
 
 
@@ -88,6 +90,38 @@ class Customer(models.Model):
         return f"{self.account} {self.name}"
 
 
+ERROR_DEPOSIT_FIELDS_FIXED = (
+    "A deposit is never edited or deleted: only %(fields)s change, through the "
+    "services' conditional updates; refused: %(refused)s."
+)
+# The fields a status transition may set (approval, reversal, confirmation).
+DEPOSIT_MUTABLE_FIELDS = frozenset(
+    {"status", "approved_by", "approved_by_id", "approved_at"}
+)
+
+
+class DepositQuerySet(models.QuerySet["Deposit"]):
+    """Refuses delete and any bulk update beyond a status transition."""
+
+    def update(self, **kwargs: Any) -> int:
+        refused = sorted(set(kwargs) - DEPOSIT_MUTABLE_FIELDS)
+        if refused:
+            raise PermissionError(
+                ERROR_DEPOSIT_FIELDS_FIXED
+                % {
+                    "fields": ", ".join(sorted(DEPOSIT_MUTABLE_FIELDS)),
+                    "refused": ", ".join(refused),
+                }
+            )
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError(ERROR_APPEND_ONLY % "Deposit")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: Any = None) -> int:
+        raise PermissionError(ERROR_APPEND_ONLY % "Deposit")
+
+
 class Deposit(models.Model):
     """A deposit taken by hand during an outage; never edited or deleted once saved."""
 
@@ -161,6 +195,8 @@ class Deposit(models.Model):
         help_text=_("For a reversal entry: the deposit it cancels."),
     )
 
+    objects = DepositQuerySet.as_manager()
+
     class Meta:
         ordering = ["-recorded_at", "-pk"]
         permissions = [
@@ -175,6 +211,12 @@ class Deposit(models.Model):
                 fields=["branch", "receipt_number"],
                 name="deposit_receipt_unique_per_branch",
             ),
+            # Four eyes, held by the database whatever code runs.
+            models.CheckConstraint(
+                condition=models.Q(approved_by__isnull=True)
+                | ~models.Q(approved_by=models.F("recorded_by")),
+                name="deposit_approver_not_recorder",
+            ),
         ]
         indexes = [
             models.Index(fields=["branch", "-recorded_at"]),
@@ -185,6 +227,14 @@ class Deposit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receipt_number} {self.amount} {self.currency}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError(ERROR_APPEND_ONLY % "Deposit")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError(ERROR_APPEND_ONLY % "Deposit")
 
     @property
     def counts(self) -> bool:
@@ -313,6 +363,11 @@ class DepositReversal(models.Model):
             ),
             models.CheckConstraint(
                 condition=~models.Q(reason=""), name="deposit_reversal_reason"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("requested_by")),
+                name="deposit_reversal_decider_not_requester",
             ),
         ]
 

@@ -116,14 +116,25 @@ def deposit_totals_today(*, user: User) -> list[dict[str, Any]]:
     return rows
 
 
-def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers whose account, name or phone contains the text (trigram-indexed)."""
+def customer_search(
+    *, user: User, query: str, limit: int = SEARCH_LIMIT
+) -> list[Customer]:
+    """Customers whose account, name or phone contains the text (trigram-indexed).
+
+    Clerks and supervisors search their own branch's customers (and those of no
+    branch); a full account number finds its customer at any branch, for a
+    customer who walks into another branch and states their own account.
+    """
     query = query.strip()
-    if len(query) < SEARCH_MIN_LENGTH:
+    if len(query) < SEARCH_MIN_LENGTH or not user.has_perm("deposits.view_customer"):
         return []
     exact = list(Customer.objects.filter(account__iexact=query)[:1])
+    scope = Q() if user.branch_id is None else Q(branch_id=user.branch_id)
+    if user.branch_id is not None:
+        scope |= Q(branch__isnull=True)
     rest = (
-        Customer.objects.filter(
+        Customer.objects.filter(scope)
+        .filter(
             Q(account__icontains=query)
             | Q(name__icontains=query)
             | Q(phone__icontains=query)
@@ -132,6 +143,17 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
         .order_by("name", "account")[: limit - len(exact)]
     )
     return exact + list(rest)
+
+
+def customer_get_for_user(*, user: User, pk: int) -> Customer:
+    """One customer of the user's branch (or of no branch); 404 for any other."""
+    scope = Q() if user.branch_id is None else Q(branch_id=user.branch_id)
+    if user.branch_id is not None:
+        scope |= Q(branch__isnull=True)
+    customer = Customer.objects.select_related("branch").filter(scope, pk=pk).first()
+    if customer is None:
+        raise Http404
+    return customer
 
 
 def deposit_list_pending_approval(*, user: User) -> QuerySet[Deposit]:

@@ -226,7 +226,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 @require_GET
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     """Customers matching the typed account, name or phone (an htmx fragment)."""
-    customers = customer_search(query=request.GET.get("q", ""))
+    customers = customer_search(user=_user(request), query=request.GET.get("q", ""))
     return render(request, "deposits/customer_results.html", {"customers": customers})
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from outage_desk.exports import cell_safe
+
 from .models import BankContact, Incident
 
 CSV_HEADER = [
@@ -28,14 +30,8 @@ CSV_HEADER = [
     "recorded_by",
     "recorded_at_utc",
 ]
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """Text for one CSV cell, with formula starters neutralised by a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+# One helper for every export: formula starters neutralised, numbers kept.
+csv_cell = cell_safe
 
 
 def _iso(value: object) -> str:

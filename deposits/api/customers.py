@@ -1,6 +1,5 @@
 """Customers for integrators: the same search and permission as the capture screen."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -8,8 +7,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outage_desk.api.authentication import request_user
+
 from ..models import Customer
-from ..selectors import SEARCH_LIMIT, SEARCH_MIN_LENGTH, customer_search
+from ..selectors import (
+    SEARCH_LIMIT,
+    SEARCH_MIN_LENGTH,
+    customer_get_for_user,
+    customer_search,
+)
 from .views import has_perm
 
 
@@ -52,7 +58,9 @@ class CustomerSearchView(APIView):
         responses=CustomerSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        customers = customer_search(query=request.query_params.get("q", ""))
+        customers = customer_search(
+            user=request_user(request), query=request.query_params.get("q", "")
+        )
         return Response(CustomerSerializer(customers, many=True).data)
 
 
@@ -63,7 +71,5 @@ class CustomerDetailView(APIView):
 
     @extend_schema(responses=CustomerSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        customer = Customer.objects.select_related("branch").filter(pk=pk).first()
-        if customer is None:
-            raise Http404
+        customer = customer_get_for_user(user=request_user(request), pk=pk)
         return Response(CustomerSerializer(customer).data)

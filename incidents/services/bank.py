@@ -1,6 +1,7 @@
 """The bank-contact log: append-only entries, follow-up reminders to the bank liaison."""
 
 import datetime as dt
+import re
 import zoneinfo
 
 from django.conf import settings
@@ -26,6 +27,35 @@ CORRECTS_OTHER_INCIDENT = "A correction must point at an entry of the same incid
 ESCALATION_NEEDS_DATE = "Give the date of the escalation."
 EVIDENCE_TOO_LARGE = "The evidence file is larger than {limit} MB."
 EVIDENCE_TYPE = "Evidence must be one of: {allowed}."
+EVIDENCE_CONTENT = "The evidence file's content is not a {ext} file."
+EVIDENCE_NAME = "The evidence file name must be a plain name, without folders."
+# What a file of each allowed type starts with; the name alone proves nothing.
+EVIDENCE_MAGIC = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".msg": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+}
+# Text evidence that opens like markup (HTML, SVG, XML) is refused.
+_MARKUP = re.compile(rb"^\s*<", re.ASCII)
+
+
+def evidence_content_ok(evidence: UploadedFile, ext: str) -> bool:
+    """Whether the first bytes match the extension (text: UTF-8, not markup)."""
+    evidence.seek(0)
+    head = evidence.read(4096)
+    evidence.seek(0)
+    if ext in EVIDENCE_MAGIC:
+        return head.startswith(EVIDENCE_MAGIC[ext])
+    if _MARKUP.match(head) or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the 4096th byte is still text.
+        return exc.start >= len(head) - 3
+    return True
 
 
 def _validate(
@@ -64,10 +94,15 @@ def _validate(
             )
         allowed = settings.INCIDENTS_EVIDENCE_TYPES
         name = (evidence.name or "").lower()
-        if not any(name.endswith(ext) for ext in allowed):
+        if "/" in name or "\\" in name or any(ord(ch) < 32 for ch in name):
+            raise ValidationError({"evidence": EVIDENCE_NAME})
+        ext = next((ext for ext in allowed if name.endswith(ext)), None)
+        if ext is None:
             raise ValidationError(
                 {"evidence": EVIDENCE_TYPE.format(allowed=", ".join(allowed))}
             )
+        if not evidence_content_ok(evidence, ext):
+            raise ValidationError({"evidence": EVIDENCE_CONTENT.format(ext=ext)})
 
 
 @transaction.atomic

@@ -51,6 +51,17 @@ def test_customers_are_searched_like_the_capture_form(clerk, branch):
     assert missing.json()["error"]["code"] == "not_found"
 
 
+def test_another_branchs_customer_is_not_found(clerk, other_branch):
+    theirs = CustomerFactory(account="CN00000077", name="Li Na", branch=other_branch)
+
+    response = as_user(clerk).get(f"/api/v1/customers/{theirs.pk}/")
+    search = as_user(clerk).get("/api/v1/customers/?q=Li Na")
+
+    assert response.status_code == 404
+    assert "Li Na" not in response.content.decode()
+    assert search.json() == []
+
+
 def test_customers_need_the_capture_permission(finance, lead, db):
     assert as_user(finance).get("/api/v1/customers/?q=abc").status_code == 403
     assert as_user(lead).get("/api/v1/customers/?q=abc").status_code == 403

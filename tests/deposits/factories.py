@@ -10,6 +10,7 @@ from django.utils import timezone
 from deposits.models import ApprovalThreshold, Deposit
 from incidents.models import Incident
 from tests.factories import BranchFactory, UserFactory
+from tests.log_guard import sensitive
 
 
 class IncidentFactory(factory.django.DjangoModelFactory):
@@ -29,6 +30,12 @@ class DepositFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Deposit
+        # Deposits are never saved twice (the model refuses an update).
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def _guard(self, create: bool, extracted: object, **kwargs: object) -> None:
+        sensitive(self.account, self.payer_name)
 
     client_uuid = factory.LazyFunction(uuid.uuid4)
     incident = factory.SubFactory(IncidentFactory)

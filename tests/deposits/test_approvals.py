@@ -201,10 +201,14 @@ def test_a_rejected_reversal_leaves_the_deposit(capture, clerk, supervisor):
 def test_the_database_refuses_to_change_an_amount_or_delete_a_deposit(capture):
     deposit, _ = capture()
 
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Deposit.objects.filter(pk=deposit.pk).update(amount=Decimal("1.00"))
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Deposit.objects.filter(pk=deposit.pk).delete()
+    # Raw SQL: the ORM refuses both before they reach the database.
+    for sql in (
+        "UPDATE deposits_deposit SET amount = 1 WHERE id = %s",
+        "DELETE FROM deposits_deposit WHERE id = %s",
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [deposit.pk])
     Deposit.objects.filter(pk=deposit.pk).update(status=Deposit.Status.CONFIRMED)
 
     assert Deposit.objects.get().amount == Decimal("125.50")

@@ -265,8 +265,10 @@ def test_the_csv_export_neutralises_formulas(client, lead, incident):
     ("value", "expected"),
     [
         ("=1", "'=1"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
+        ("+1", "+1"),
+        ("+1)", "'+1)"),
+        ("-1", "-1"),
+        ("-1+2", "'-1+2"),
         ("@x", "'@x"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
