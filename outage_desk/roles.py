@@ -45,6 +45,7 @@ _INCIDENT_LEAD = [
     "incidents.view_bankcontact",
     "incidents.view_subscriber",
     "incidents.view_statusbanner",
+    "incidents.view_impact",
     "deposits.view_deposit",
     "notifications.view_noticetemplate",
     "notifications.change_noticetemplate",
@@ -56,6 +57,7 @@ _INCIDENT_LEAD = [
 ]
 _FINANCE = [
     "incidents.view_incident",
+    "incidents.view_impact",
     "deposits.view_deposit",
     "deposits.view_branch",
     "reconciliation.view_reconciliationrun",

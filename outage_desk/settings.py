@@ -400,3 +400,21 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # "control" folder of the working directory (each test queue would add a file there).
 if BROKER_IS_EMBEDDED:
     CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"] = str(_broker_dir / "control")
+
+# impact
+INSTALLED_APPS.append("impact")
+STATICFILES_DIRS.append(("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # every minute: reviews and offers for incidents restored since the last run
+        "impact-aftermath-sweep": {
+            "task": "impact.tasks.aftermath_sweep",
+            "schedule": 60.0,
+        },
+        # hourly: owners of overdue action items (each reminded once a day)
+        "impact-action-reminders": {
+            "task": "impact.tasks.action_reminders",
+            "schedule": 3600.0,
+        },
+    }
+)

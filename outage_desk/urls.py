@@ -3,12 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from impact import views as impact_views
+
 from . import account_views, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
     path("incidents/", include("incidents.api.urls")),
     path("", include("deposits.api.urls")),
+    path("impact/", include("impact.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"
@@ -30,6 +33,8 @@ urlpatterns = [
     ),
     path("incidents/", include("incidents.urls")),
     path("deposits/", include("deposits.urls")),
+    path("impact/", include("impact.urls")),
+    path("feedback/<str:token>/", impact_views.feedback, name="feedback"),
     path("status/", include("incidents.status_urls")),
     path("notices/", include("notifications.urls")),
     path("admin/", admin.site.urls),
