@@ -142,20 +142,21 @@ def offers_propose(
 def offer_describe(offer: CompensationOffer) -> str:
     """The offer in words, in the customer's language."""
     rule = offer.rule
+    amount = money_round(offer.cost, offer.currency)
     with translation.override(offer.language):
         if offer.offer_kind == OfferKind.FEE_WAIVER:
             return _g("Refund of fees: %(amount)s %(currency)s") % {
-                "amount": offer.cost,
+                "amount": amount,
                 "currency": offer.currency,
             }
         if offer.offer_kind == OfferKind.PERCENT_DISCOUNT:
             return _g("A %(percent)s%% discount worth %(amount)s %(currency)s") % {
                 "percent": rule.value.normalize(),
-                "amount": offer.cost,
+                "amount": amount,
                 "currency": offer.currency,
             }
         return _g("A credit of %(amount)s %(currency)s") % {
-            "amount": offer.cost,
+            "amount": amount,
             "currency": offer.currency,
         }
 
