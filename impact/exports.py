@@ -1,5 +1,6 @@
 """The review as Markdown and as PDF, built from the same ReviewData."""
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -30,7 +31,7 @@ def _at(value: Any) -> str:
         return "—"
     if isinstance(value, str):
         return value.replace("T", " ")[:16] + " UTC"
-    return str(timezone.localtime(value, timezone.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    return str(timezone.localtime(value, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def impact_lines(impact: dict[str, Any]) -> list[tuple[str, str]]:

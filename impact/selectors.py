@@ -214,14 +214,17 @@ def estimated_cost(incident: Incident) -> dict[str, Any]:
         .annotate(total=Sum("cost"))
         .order_by("currency")
     )
-    fees: Counter[str] = Counter()
-    other: Counter[str] = Counter()
+    fees: dict[str, Decimal] = defaultdict(Decimal)
+    other: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:
         target = fees if row["offer_kind"] == OfferKind.FEE_WAIVER else other
         target[row["currency"]] += row["total"]
-    total = fees + other
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for part in (fees, other):
+        for currency, amount in part.items():
+            total[currency] += amount
 
-    def listed(counter: Counter[str]) -> list[dict[str, Any]]:
+    def listed(counter: dict[str, Decimal]) -> list[dict[str, Any]]:
         return [
             {"currency": c, "amount": money_round(counter[c], c)}
             for c in sorted(counter)

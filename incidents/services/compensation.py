@@ -38,7 +38,7 @@ OFFERS_NOT_APPROVER = (
 OFFERS_NONE_PROPOSED = "Incident {reference} has no proposed offers left to approve."
 OFFER_MOVE_REFUSED = "An offer that is “{old}” cannot become “{new}”."
 HUNDRED = Decimal(100)
-OFFER_NEXT = {
+OFFER_NEXT: dict[str, str] = {
     CompensationOffer.Status.SENT: CompensationOffer.Status.ACCEPTED,
     CompensationOffer.Status.ACCEPTED: CompensationOffer.Status.REDEEMED,
 }

@@ -105,7 +105,7 @@ def test_a_complete_review_lets_the_incident_close_once(restored, lead):
 
 @pytest.mark.parametrize("missing", ["root_cause", "went_well", "went_badly"])
 def test_a_review_needs_every_finding_before_it_completes(restored, lead, missing):
-    incident, review = restored
+    _incident, review = restored
     review = fill(review, lead)
     setattr(review, missing, "")
     review.save()
@@ -149,7 +149,7 @@ def test_only_the_lead_or_incident_managers_edit_the_review(restored, clerk, rol
 
 def test_overdue_action_items_remind_their_owner_once_a_day(restored, lead):
     # given
-    incident, review = restored
+    _incident, review = restored
     owner = UserFactory(username="olly", email="olly@example.com", branch=None)
     today = dt.date(2026, 12, 1)
     overdue = action_item_add(
