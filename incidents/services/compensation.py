@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 
 from notifications.models import NoticeKind
 from notifications.services import Recipient, notify
@@ -145,17 +145,17 @@ def offer_describe(offer: CompensationOffer) -> str:
     amount = money_round(offer.cost, offer.currency)
     with translation.override(offer.language):
         if offer.offer_kind == OfferKind.FEE_WAIVER:
-            return _g("Refund of fees: %(amount)s %(currency)s") % {
+            return gettext("Refund of fees: %(amount)s %(currency)s") % {
                 "amount": amount,
                 "currency": offer.currency,
             }
         if offer.offer_kind == OfferKind.PERCENT_DISCOUNT:
-            return _g("A %(percent)s%% discount worth %(amount)s %(currency)s") % {
+            return gettext("A %(percent)s%% discount worth %(amount)s %(currency)s") % {
                 "percent": rule.value.normalize(),
                 "amount": amount,
                 "currency": offer.currency,
             }
-        return _g("A credit of %(amount)s %(currency)s") % {
+        return gettext("A credit of %(amount)s %(currency)s") % {
             "amount": amount,
             "currency": offer.currency,
         }
