@@ -95,7 +95,7 @@ def review_markdown(data: ReviewData) -> str:
             for r in by_channel
         ]
     out += ["", f"## {_('Timeline')}", ""]
-    out += [f"- {_at(e.at)} [{e.kind}] {e.text}" for e in data.timeline]
+    out += [f"- {_at(e.at)} [{e.kind_label}] {e.text}" for e in data.timeline]
     out += ["", f"## {_('Compensation')}", ""]
     out += [
         f"- {o['status_label']}, {o['kind_label']}: {o['count']} ({o['currency']} {o['cost']})"
@@ -190,8 +190,8 @@ def review_pdf(data: ReviewData) -> bytes:
     story += [p(_("Timeline"), h2)]
     story.append(
         table(
-            [[_("When"), _("What"), ""]]
-            + [[_at(e.at), e.kind, e.text] for e in data.timeline],
+            [[_("When"), _("Kind"), _("What")]]
+            + [[_at(e.at), e.kind_label, e.text] for e in data.timeline],
             [35 * mm, 20 * mm, 115 * mm],
         )
     )

@@ -14,6 +14,7 @@ from incidents.models import (
     Review,
 )
 from incidents.timeline import TimelineEntry, incident_timeline
+from outage_desk.money import money_round
 
 
 @dataclass
@@ -38,6 +39,7 @@ def offers_summary(incident: Incident) -> list[dict[str, Any]]:
     return [
         {
             **row,
+            "cost": money_round(row["cost"], row["currency"]),
             "status_label": CompensationOffer.Status(row["status"]).label,
             "kind_label": OfferKind(row["offer_kind"]).label,
         }

@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from deposits.models import Deposit
 from incidents.models import ActionItem, CompensationOffer, Incident, Review
 from incidents.selectors import incident_get_for_user
 from incidents.services.compensation import (
@@ -56,6 +57,8 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
 def dashboard(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident(request, reference)
     figures = impact_figures(incident=incident)
+    for row in figures["deposits"]["by_channel"]:
+        row["label"] = Deposit.Channel(row["channel"]).label
     ctx = {
         "incident": incident,
         "figures": figures,

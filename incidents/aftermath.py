@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from outage_desk.money import MONEY_DIGITS, MONEY_PLACES
+from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, money_round
 
 
 class CustomerTier(models.TextChoices):
@@ -131,6 +131,11 @@ class CompensationOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.offer_kind} {self.cost} {self.currency}"
+
+    @property
+    def cost_text(self) -> str:
+        """The cost in the currency's own decimal places."""
+        return str(money_round(self.cost, self.currency))
 
 
 class Review(models.Model):

@@ -3,9 +3,19 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Audience, Incident, OutageRole
+
+KIND_LABELS: dict[str, Promise] = {
+    "window": gettext_lazy("Capture window"),
+    "public": gettext_lazy("Public"),
+    "internal": gettext_lazy("Internal"),
+    "role": gettext_lazy("Role"),
+    "bank": gettext_lazy("Bank"),
+}
 
 
 @dataclass(frozen=True)
@@ -13,6 +23,10 @@ class TimelineEntry:
     at: dt.datetime
     kind: str  # "window", "public", "internal", "role", "bank"
     text: str
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS[self.kind])
 
 
 def incident_timeline(

@@ -117,20 +117,24 @@ def known_outage():
         created_at=at(7),
     )
 
-    def update(created, due, audience=Audience.PUBLIC):
+    def update(created, due, text, audience=Audience.PUBLIC):
         return IncidentUpdate.objects.create(
             incident=incident,
             audience=audience,
             status="investigating",
-            texts={"en": "x"},
+            texts={"en": text},
             created_at=created,
             next_update_due_at=due,
         )
 
-    update(at(8, 30), at(9))
-    late = update(at(9, 5), at(10))  # came 5 minutes after 09:00
-    update(at(9, 55), at(11))  # on time; restored 10:30 before 11:00
-    update(at(10, 50), None, Audience.INTERNAL)
+    update(at(8, 30), at(9), "Card payments are failing; we are investigating.")
+    # came 5 minutes after the promised 09:00
+    late = update(
+        at(9, 5), at(10), "The bank's gateway is down; deposits are taken by hand."
+    )
+    # on time; restored at 10:30, before the promised 11:00
+    update(at(9, 55), at(11), "A fix is being deployed.")
+    update(at(10, 50), None, "Gateway certificate renewed.", Audience.INTERNAL)
 
     rule = make_rule()
     for kind, status, cost, currency, account in [
