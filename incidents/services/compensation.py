@@ -19,7 +19,7 @@ from notifications.models import NoticeKind
 from notifications.services import Recipient, notify
 from outage_desk.audit import audit_record
 from outage_desk.models import User
-from outage_desk.money import money_round
+from outage_desk.money import money_round, money_validate
 
 from ..models import (
     CompensationOffer,
@@ -256,3 +256,36 @@ def offer_advance(
         },
     )
     return locked
+
+
+@transaction.atomic
+def compensation_rule_save(*, rule: CompensationRule, actor: User) -> CompensationRule:
+    """Create or change a rule (from the admin), audited; money rules checked first."""
+    money_validate(rule.value, rule.currency)
+    if rule.cap is not None:
+        money_validate(rule.cap, rule.currency)
+    created = rule.pk is None
+    rule.full_clean()
+    rule.save()
+    audit_record(
+        action="compensation.rule_created" if created else "compensation.rule_changed",
+        obj=rule,
+        actor=actor,
+        data={
+            "incident": rule.incident_id,
+            "tier": rule.tier,
+            "band": [rule.min_minutes, rule.max_minutes],
+            "offer_kind": rule.offer_kind,
+            "value": rule.value,
+            "currency": rule.currency,
+            "cap": rule.cap,
+        },
+    )
+    return rule
+
+
+@transaction.atomic
+def compensation_rule_delete(*, rule: CompensationRule, actor: User) -> None:
+    """Remove a rule no offer was made from (offers keep theirs: PROTECT)."""
+    audit_record(action="compensation.rule_deleted", obj=rule, actor=actor)
+    rule.delete()

@@ -10,6 +10,7 @@ from impact.aftermath import affected_customers, incident_aftermath_run
 from impact.tasks import aftermath_sweep
 from incidents.models import (
     CompensationOffer,
+    CompensationRule,
     OfferKind,
     OutageRole,
     Review,
@@ -21,6 +22,7 @@ from incidents.services.compensation import (
     OFFERS_NONE_PROPOSED,
     OFFERS_NOT_APPROVER,
     AffectedCustomer,
+    compensation_rule_save,
     offer_advance,
     offers_approve,
     offers_propose,
@@ -269,3 +271,35 @@ def test_aftermath_run_refreshes_the_snapshot(default_rules):
     incident = restored_after(dt.timedelta(minutes=45))
     review = incident_aftermath_run(incident=incident)
     assert review.impact["customers_affected"] == 0
+
+
+def test_rules_are_edited_in_the_admin_and_audited(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/incidents/compensationrule/add/",
+        {
+            "tier": "premium",
+            "min_minutes": "60",
+            "max_minutes": "",
+            "offer_kind": "fixed_credit",
+            "value": "12.50",
+            "currency": "GBP",
+            "cap": "",
+        },
+    )
+    assert response.status_code == 302
+    rule = CompensationRule.objects.get()
+    assert (rule.value, rule.max_minutes) == (Decimal("12.50"), None)
+    assert AuditEvent.objects.get(action="compensation.rule_created").object_id == str(
+        rule.pk
+    )
+
+
+def test_a_rule_amount_with_too_many_decimals_is_refused(admin_user):
+    rule = CompensationRule(
+        tier="premium", offer_kind="fixed_credit", value=Decimal("1.005"), currency="GBP"
+    )
+    with pytest.raises(ValidationError):
+        compensation_rule_save(rule=rule, actor=admin_user)
+    assert CompensationRule.objects.count() == 0
+    assert not AuditEvent.objects.exists()
