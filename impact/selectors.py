@@ -123,10 +123,11 @@ def notice_coverage(incident: Incident) -> dict[str, Any]:
         "account", "customer__email", "customer__phone"
     ):
         contacts[account].update(c for c in (email, phone) if c)
+    # A join from the indexed refs: a pk__in subquery plans badly on PostgreSQL here.
     sent = set(
-        incident_notices(incident)
-        .filter(status=Notice.Status.SENT)
-        .values_list("recipient", flat=True)
+        NoticeRef.objects.filter(
+            ref__in=incident_refs(incident), notice__status=Notice.Status.SENT
+        ).values_list("notice__recipient", flat=True)
     )
     told = sum(1 for addresses in contacts.values() if addresses & sent)
     affected = len(contacts)

@@ -297,7 +297,10 @@ def test_rules_are_edited_in_the_admin_and_audited(client, admin_user):
 
 def test_a_rule_amount_with_too_many_decimals_is_refused(admin_user):
     rule = CompensationRule(
-        tier="premium", offer_kind="fixed_credit", value=Decimal("1.005"), currency="GBP"
+        tier="premium",
+        offer_kind="fixed_credit",
+        value=Decimal("1.005"),
+        currency="GBP",
     )
     with pytest.raises(ValidationError):
         compensation_rule_save(rule=rule, actor=admin_user)
