@@ -68,5 +68,6 @@ def incidents_awaiting_aftermath() -> QuerySet[Incident]:
     return (
         Incident.objects.filter(restored_at__isnull=False, closed_at__isnull=True)
         .exclude(review__impact__has_key="reference")
+        .exclude(review__completed_at__isnull=False)
         .order_by("pk")
     )

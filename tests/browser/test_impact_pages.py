@@ -7,7 +7,7 @@ import pytest
 
 from deposits.models import Deposit
 from impact.aftermath import incident_aftermath_run
-from incidents.models import ActionItem, OutageRole
+from incidents.models import ActionItem, CompensationOffer, OutageRole
 from incidents.services.review import action_item_add, feedback_token, review_update
 from tests.browser.conftest import SCREENSHOTS, check_page, login, set_language
 from tests.deposits.factories import DepositFactory
@@ -86,7 +86,10 @@ def test_a_lead_reads_the_review_and_finance_approves_offers(make_page, outage):
     finance_page = make_page()
     login(finance_page, "erin")
     finance_page.goto(f"{finance_page.base_url}/impact/{REF}/review/")
-    check_page(finance_page, shot="impact-review-approver-en")
+    finance_page.get_by_test_id("approve-offers").click()
+    assert finance_page.get_by_text("8 offers approved and sent.").is_visible()
+    assert not CompensationOffer.objects.filter(status="proposed").exists()
+    check_page(finance_page, shot="impact-review-approved-en")
 
 
 def test_a_customer_answers_the_feedback_question(make_page, outage):
