@@ -7,14 +7,19 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from .models import (
+    ActionItem,
     BankContact,
+    CompensationOffer,
+    CompensationRule,
     Component,
     Incident,
     IncidentUpdate,
+    Review,
     RoleAssignment,
     StatusBanner,
     Subscriber,
 )
+from .services.compensation import compensation_rule_delete, compensation_rule_save
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -141,3 +146,58 @@ class SubscriberAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["channel", "language"]
     search_fields = ["address"]
+
+
+@admin.register(CompensationRule)
+class CompensationRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rules are configuration: edited here, each change audited by the service."""
+
+    list_display = [
+        "incident",
+        "tier",
+        "min_minutes",
+        "max_minutes",
+        "offer_kind",
+        "value",
+        "currency",
+        "cap",
+    ]
+    list_filter = ["tier", "offer_kind"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any, change: bool
+    ) -> None:
+        compensation_rule_save(rule=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        compensation_rule_delete(rule=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Bulk deletes would skip the audit; one rule at a time only.
+        return obj is not None and super().has_delete_permission(request, obj)
+
+
+@admin.register(CompensationOffer)
+class CompensationOfferAdmin(ReadOnlyAdmin):
+    list_display = [
+        "incident",
+        "account",
+        "tier",
+        "offer_kind",
+        "cost",
+        "currency",
+        "status",
+    ]
+    list_filter = ["status", "offer_kind"]
+    exclude = ["address"]
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "prepared_at", "completed_at"]
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "owner", "due_on", "done_at"]
+    list_filter = ["kind"]

@@ -341,3 +341,34 @@ class Subscriber(models.Model):
     @property
     def is_active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+# Registered with the app here; defined in their own module for size.
+from .aftermath import (  # noqa: E402
+    ActionItem,
+    CompensationOffer,
+    CompensationRule,
+    CustomerTier,
+    FeedbackAnswer,
+    OfferKind,
+    Review,
+)
+
+__all__ = [
+    "ActionItem",
+    "Audience",
+    "BankContact",
+    "CompensationOffer",
+    "CompensationRule",
+    "Component",
+    "CustomerTier",
+    "FeedbackAnswer",
+    "Incident",
+    "IncidentUpdate",
+    "OfferKind",
+    "OutageRole",
+    "Review",
+    "RoleAssignment",
+    "StatusBanner",
+    "Subscriber",
+]

@@ -22,7 +22,9 @@ _DEPOSIT = {
 ALLOWED_PLACEHOLDERS: dict[str, frozenset[str]] = {
     NoticeKind.OUTAGE_STARTED: frozenset({*_INCIDENT, "started_at", "alternatives"}),
     NoticeKind.ETA_UPDATE: frozenset({*_INCIDENT, "eta", "message", "bank_said"}),
-    NoticeKind.RESOLVED: frozenset({*_INCIDENT, "restored_at", "message"}),
+    NoticeKind.RESOLVED: frozenset(
+        {*_INCIDENT, "restored_at", "message", "feedback_url"}
+    ),
     NoticeKind.MAINTENANCE_SCHEDULED: frozenset(
         {*_INCIDENT, "starts_at", "ends_at", "alternatives"}
     ),
@@ -64,6 +66,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "message": "The database failover is complete; payments are being re-enabled.",
     "bank_said": "Service expected back by 14:00",
     "restored_at": "2026-11-22 13:40 UTC",
+    "feedback_url": "https://outage-desk.example/feedback/sample/",
     "starts_at": "2026-11-29 01:00 UTC",
     "ends_at": "2026-11-29 05:00 UTC",
     "receipt_number": "HQ-000123",

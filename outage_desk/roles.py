@@ -45,6 +45,14 @@ _INCIDENT_LEAD = [
     "incidents.view_bankcontact",
     "incidents.view_subscriber",
     "incidents.view_statusbanner",
+    "incidents.view_impact",
+    "incidents.view_compensationrule",
+    "incidents.add_compensationrule",
+    "incidents.change_compensationrule",
+    "incidents.delete_compensationrule",
+    "incidents.view_compensationoffer",
+    "incidents.view_review",
+    "incidents.view_actionitem",
     "deposits.view_deposit",
     "notifications.view_noticetemplate",
     "notifications.change_noticetemplate",
@@ -56,6 +64,7 @@ _INCIDENT_LEAD = [
 ]
 _FINANCE = [
     "incidents.view_incident",
+    "incidents.view_impact",
     "deposits.view_deposit",
     "deposits.view_branch",
     "reconciliation.view_reconciliationrun",

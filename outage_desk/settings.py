@@ -441,3 +441,21 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
         "CustomerTierEnum": "deposits.models.Customer.Tier",
     }
 )
+
+# impact
+INSTALLED_APPS.append("impact")
+STATICFILES_DIRS.append(("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # every minute: reviews and offers for incidents restored since the last run
+        "impact-aftermath-sweep": {
+            "task": "impact.tasks.aftermath_sweep",
+            "schedule": 60.0,
+        },
+        # hourly: owners of overdue action items (each reminded once a day)
+        "impact-action-reminders": {
+            "task": "impact.tasks.action_reminders",
+            "schedule": 3600.0,
+        },
+    }
+)

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from impact import views as impact_views
+
 from . import account_views, views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -11,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("deposits.api.urls")),
     path("reconciliation/", include("reconciliation.api.urls")),
     path("", include("notifications.api.urls")),
+    path("impact/", include("impact.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"
@@ -32,6 +35,8 @@ urlpatterns = [
     ),
     path("incidents/", include("incidents.urls")),
     path("deposits/", include("deposits.urls")),
+    path("impact/", include("impact.urls")),
+    path("feedback/<str:token>/", impact_views.feedback, name="feedback"),
     path("status/", include("incidents.status_urls")),
     path("notices/", include("notifications.urls")),
     path("reconciliation/", include("reconciliation.urls")),

@@ -1,7 +1,7 @@
 """Helpers shared by the incident services: subscriber notices and the status cache."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -97,11 +97,13 @@ def incident_notify_subscribers(
     extra: dict[str, Any] | None = None,
     supersede_key: str = "",
     subscribers: Iterable[Subscriber] | None = None,
+    extra_for: Callable[[Subscriber], dict[str, Any]] | None = None,
 ) -> int:
     """Write one notice per subscriber (each with its own unsubscribe link).
 
     ``event`` names the cause inside the incident ("opened", "update:12"), so a
-    repeated call adds nothing. Returns how many subscribers were addressed.
+    repeated call adds nothing. ``extra_for`` adds context for one subscriber
+    (the resolved notice's personal feedback link). Returns how many subscribers were addressed.
     """
     count = 0
     status_url = absolute_url(reverse("status"))
@@ -116,6 +118,7 @@ def incident_notify_subscribers(
             "status_url": status_url,
             "unsubscribe_url": subscriber_unsubscribe_url(subscriber),
             **(extra or {}),
+            **(extra_for(subscriber) if extra_for else {}),
         }
         notify(
             kind=kind,

@@ -230,6 +230,7 @@ def incident_transition(
         )
     now = timezone.now()
     fields = ["status"]
+    restoring = False
     if to_status in FINAL_STATUSES:
         at = at or now
         if at > now:
@@ -244,6 +245,7 @@ def incident_transition(
             )
         locked.restored_at = at
         fields.append("restored_at")
+        restoring = True
     elif old == S.SCHEDULED and to_status == S.IN_PROGRESS and at:
         # Maintenance that really began earlier or later than planned: the
         # capture window follows the real start.
@@ -264,6 +266,11 @@ def incident_transition(
             "restored_at": locked.restored_at,
         },
     )
+    if restoring:
+        # Imported here: the review services build on this module.
+        from .review import review_prepare
+
+        review_prepare(incident=locked)
     incident.refresh_from_db()
     return locked
 

@@ -11,9 +11,10 @@ from notifications.models import NoticeKind
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 
-from ..models import Audience, BankContact, Incident, IncidentUpdate
+from ..models import Audience, BankContact, Incident, IncidentUpdate, Subscriber
 from .common import incident_notify_subscribers, status_cache_invalidate
 from .lifecycle import FINAL_STATUSES, incident_lock, incident_transition
+from .review import feedback_url
 
 ETA_NEEDS_BANK_SOURCE = (
     "An ETA shown to customers must cite a bank-contact entry, never an internal guess."
@@ -127,6 +128,13 @@ def _notify(*, incident: Incident, update: IncidentUpdate) -> None:
         if incident.status in FINAL_STATUSES
         else NoticeKind.ETA_UPDATE
     )
+
+    def feedback(subscriber: Subscriber) -> dict[str, str]:
+        url = feedback_url(
+            incident=incident, channel=subscriber.channel, address=subscriber.address
+        )
+        return {"feedback_url": url}
+
     sent = incident_notify_subscribers(
         incident=incident,
         kind=kind,
@@ -134,6 +142,7 @@ def _notify(*, incident: Incident, update: IncidentUpdate) -> None:
         texts=update.texts,
         extra={"eta": update.eta},
         supersede_key=f"incident:{incident.reference}:eta",
+        extra_for=feedback if kind == NoticeKind.RESOLVED else None,
     )
     if sent and incident.first_notice_at is None:
         incident.first_notice_at = timezone.now()

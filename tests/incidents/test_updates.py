@@ -100,6 +100,7 @@ def test_an_update_can_move_the_status_and_resolution_sends_resolved(incident, l
     assert Notice.objects.get().kind == "resolved"
     assert list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)) == [
         "incident.status_changed",
+        "review.prepared",
         "incident.update_posted",
     ]
 
