@@ -27,6 +27,7 @@ def deposit_make(
     received_at: dt.datetime | None = None,
     branch=None,
     recorded_by=None,
+    customer=None,
 ) -> Deposit:
     branch = branch or BranchFactory(code="HQ", name="Head office")
     recorded_by = recorded_by or UserFactory(username="recorder", branch=branch)
@@ -35,6 +36,7 @@ def deposit_make(
         incident=incident,
         branch=branch,
         receipt_number=receipt_number,
+        customer=customer,
         channel=Deposit.Channel.IN_PERSON,
         account=account,
         payer_name=payer_name,

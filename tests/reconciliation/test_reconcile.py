@@ -60,7 +60,11 @@ def scenario(tmp_path, incident):
     customer = CustomerFactory(account="GB00000001", email="ann@example.com", phone="")
     deposits = {
         "ref": deposit_make(
-            incident, receipt_number="R-1", amount="100.00", reference="INV-1"
+            incident,
+            receipt_number="R-1",
+            amount="100.00",
+            reference="INV-1",
+            customer=customer,
         ),
         "cash": deposit_make(
             incident,
@@ -84,7 +88,6 @@ def scenario(tmp_path, incident):
             reference="INV-4",
         ),
     }
-    Deposit.objects.filter(pk=deposits["ref"].pk).update(customer=customer)
     load(
         tmp_path,
         incident,

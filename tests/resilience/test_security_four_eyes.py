@@ -67,17 +67,26 @@ def test_the_form_refuses_approving_ones_own_large_deposit(client, world, own_bi
 
 
 def test_the_api_refuses_approving_ones_own_large_deposit(client, world, own_big):
-    response = client.post(
+    headers = api(client, world.supervisor)
+    crafted = client.post(
         f"/api/v1/deposits/{own_big.pk}/approve/",
         {"approved_by": world.supervisor2.pk},
         content_type="application/json",
-        **api(client, world.supervisor),
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        **headers,
+    )
+    plain = client.post(
+        f"/api/v1/deposits/{own_big.pk}/approve/",
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        **headers,
     )
 
-    assert (response.status_code, response.json()) == (
-        403,
-        {"detail": str(ERROR_SELF_APPROVAL)},
-    )
+    # Naming another approver in the body changes nothing: the caller is the maker.
+    assert crafted.status_code == 403
+    assert crafted.json()["error"]["message"] == str(ERROR_SELF_APPROVAL)
+    assert plain.status_code == 403
+    assert plain.json()["error"]["message"] == str(ERROR_SELF_APPROVAL)
     own_big.refresh_from_db()
     assert own_big.status == Deposit.Status.PENDING_APPROVAL
 
@@ -105,12 +114,10 @@ def test_the_api_ignores_a_status_or_approver_in_a_capture(client, world, incide
         **api(client, world.supervisor),
     )
 
-    assert response.status_code == 201, response.json()
-    deposit = Deposit.objects.get(reference="CRAFTED")
-    assert (deposit.status, deposit.approved_by) == (
-        Deposit.Status.PENDING_APPROVAL,
-        None,
-    )
+    # Fields the API does not take are refused, and nothing is recorded.
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"status", "approved_by"}
+    assert not Deposit.objects.filter(reference="CRAFTED").exists()
 
 
 def test_the_form_refuses_approving_ones_own_reversal(client, world, own_reversal):
@@ -131,15 +138,13 @@ def test_the_form_refuses_approving_ones_own_reversal(client, world, own_reversa
 def test_the_api_refuses_approving_ones_own_reversal(client, world, own_reversal):
     response = client.post(
         f"/api/v1/reversals/{own_reversal.pk}/approve/",
-        {"decided_by": world.supervisor2.pk},
         content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
         **api(client, world.supervisor),
     )
 
-    assert (response.status_code, response.json()) == (
-        403,
-        {"detail": str(ERROR_REVERSAL_FOUR_EYES)},
-    )
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == str(ERROR_REVERSAL_FOUR_EYES)
     own_reversal.refresh_from_db()
     assert own_reversal.status == DepositReversal.Status.PENDING
 

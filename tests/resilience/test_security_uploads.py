@@ -145,7 +145,7 @@ def test_the_api_refuses_bad_evidence_and_records_nothing(client, world, case):
     )
 
     assert response.status_code == 400, response.content
-    assert "evidence" in response.json()
+    assert "evidence" in response.json()["error"]["fields"]
     assert (Deposit.objects.count(), DepositEvidence.objects.count()) == (0, 0)
 
 
