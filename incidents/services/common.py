@@ -1,5 +1,6 @@
 """Helpers shared by the incident services: subscriber notices and the status cache."""
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from notifications.services import Recipient, notify
 
@@ -78,6 +80,21 @@ def incident_subscribers(incident: Incident) -> QuerySet[Subscriber]:
     )
 
 
+# What customers can do instead while the core system is down (the "outage
+# started" and maintenance notices quote it).
+OUTAGE_ALTERNATIVES = _(
+    "Pay by bank transfer, or bring cash to any branch: we record it by hand and "
+    "confirm it when the system is back."
+)
+
+
+def _when(value: Any) -> Any:
+    """Times in notices are plain UTC text, not ISO strings."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "" if value is None else value
+
+
 def text_in(texts: dict[str, str], language: str) -> str:
     """Pick ``language`` from a {language: text} mapping, falling back to English."""
     return (
@@ -107,17 +124,30 @@ def incident_notify_subscribers(
     """
     count = 0
     status_url = absolute_url(reverse("status"))
+    when = {k: _when(v) for k, v in (extra or {}).items()}
+    titles = {"en": incident.title, **(incident.title_translations or {})}
     for subscriber in subscribers or incident_subscribers(incident):
         with translation.override(subscriber.language):
             status_label = str(Incident.Status(incident.status).label)
+            alternatives = str(OUTAGE_ALTERNATIVES)
+        text = text_in(texts or {}, subscriber.language)
+        title = text_in(titles, subscriber.language)
         context: dict[str, Any] = {
+            # The names the notice templates use (notifications/placeholders.py) ...
+            "incident_reference": incident.reference,
+            "incident_title": title,
+            "message": text,
+            "started_at": _when(incident.impact_started_at),
+            "restored_at": _when(incident.restored_at),
+            "alternatives": alternatives,
+            # ... and the short ones earlier templates and webhooks read.
             "reference": incident.reference,
-            "title": incident.title,
+            "title": title,
             "status": status_label,
-            "text": text_in(texts or {}, subscriber.language),
+            "text": text,
             "status_url": status_url,
             "unsubscribe_url": subscriber_unsubscribe_url(subscriber),
-            **(extra or {}),
+            **when,
             **(extra_for(subscriber) if extra_for else {}),
         }
         notify(

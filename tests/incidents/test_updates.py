@@ -59,7 +59,7 @@ def test_a_public_update_with_a_bank_eta_notifies_subscribers_in_their_language(
     assert notices["en@example.com"].context["text"] == "Fix expected by 15:00."
     assert notices["zh@example.com"].context["text"] == "预计15:00修复。"
     assert notices["en@example.com"].supersede_key == "incident:INC-2026-0001:eta"
-    assert notices["en@example.com"].context["eta"] == "2026-11-22T15:00:00Z"
+    assert notices["en@example.com"].context["eta"] == "2026-11-22 15:00 UTC"
     incident.refresh_from_db()
     assert incident.first_notice_at == NOW
     event = AuditEvent.objects.get(action="incident.update_posted")
