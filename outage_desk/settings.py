@@ -410,3 +410,14 @@ RECONCILIATION = {
     # rapidfuzz token-sort ratio (0-100) for the fuzzy payer-name pass.
     "FUZZY": env.int("RECONCILIATION_FUZZY", default=85),
 }
+
+# reconciliation finance
+RECONCILIATION_FINANCE = {
+    # A manual link above this amount needs a second finance user's approval.
+    "LINK_APPROVAL_ABOVE": env.str(
+        "RECONCILIATION_LINK_APPROVAL_ABOVE", default="10000"
+    ),
+    # (minimum amount, hours until due), biggest first.
+    "SLA_TIERS": [("100000", 24), ("10000", 48), ("0", 120)],
+    "QUEUE_PAGE_ROWS": 50,
+}
