@@ -192,7 +192,7 @@ def cases_open(*, run: ReconciliationRun) -> int:
 
 def _locked_case(case: Case, version: int | None) -> Case:
     locked = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("discrepancy", "incident")
         .get(pk=case.pk)
     )
@@ -242,7 +242,7 @@ def cases_assign(*, cases: list[Case], assignee: User | None, actor: User) -> in
     if assignee is not None and not assignee.has_perm(FINANCE_PERMISSION):
         raise ValidationError(ERROR_ASSIGNEE)
     locked = list(
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .filter(pk__in=[c.pk for c in cases], state__in=OPEN_STATES)
         .order_by("pk")
     )
@@ -277,7 +277,7 @@ def case_note_add(
     text = text.strip()
     if not text and evidence is None:
         raise ValidationError({"text": ERROR_NOTE_EMPTY})
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     note = CaseNote(case=case, text=text, author=actor)
     if evidence is not None:
         note.evidence = evidence  # type: ignore[assignment]
@@ -536,7 +536,7 @@ def _link_apply(
 @transaction.atomic
 def match_unmatch(*, match: Match, actor: User) -> Match | ApprovalRequest:
     """Undo a match: a proposed one is rejected at once, a confirmed one needs four eyes."""
-    match = Match.objects.select_for_update().get(pk=match.pk)
+    match = Match.objects.select_for_update(of=("self",)).get(pk=match.pk)
     if match.status == Match.Status.PROPOSED:
         return match_reject(match=match, actor=actor)
     if match.status != Match.Status.CONFIRMED:
@@ -593,7 +593,7 @@ def approval_decide(
 ) -> ApprovalRequest:
     """The second finance user approves (the change is made) or rejects the request."""
     request = (
-        ApprovalRequest.objects.select_for_update()
+        ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related(
             "case__discrepancy__run__incident", "match__run__incident", "requested_by"
         )
@@ -604,7 +604,7 @@ def approval_decide(
     if request.requested_by_id == actor.pk:
         raise ValidationError(ERROR_OWN_REQUEST)
     case = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("discrepancy__run")
         .get(pk=request.case_id)
         if request.case_id
@@ -681,7 +681,7 @@ def posting_batch_create(*, incident: Any, actor: User) -> PostingBatch:
 @transaction.atomic
 def posting_batch_mark_posted(*, batch: PostingBatch, actor: User) -> PostingBatch:
     """The core system has them: deposits await confirmation, their items resolve."""
-    batch = PostingBatch.objects.select_for_update().get(pk=batch.pk)
+    batch = PostingBatch.objects.select_for_update(of=("self",)).get(pk=batch.pk)
     if batch.posted_at is not None:
         raise ValidationError(ERROR_BATCH_POSTED)
     ids = list(batch.deposits.values_list("pk", flat=True))
@@ -690,7 +690,7 @@ def posting_batch_mark_posted(*, batch: PostingBatch, actor: User) -> PostingBat
         "discrepancy_id"
     )
     cases = list(
-        Case.objects.select_for_update().filter(
+        Case.objects.select_for_update(of=("self",)).filter(
             discrepancy_id__in=disc,
             kind=Discrepancy.Kind.MISSING_IN_SYSTEM,
             state__in=OPEN_STATES,
