@@ -421,3 +421,4 @@ RECONCILIATION_FINANCE = {
     "SLA_TIERS": [("100000", 24), ("10000", 48), ("0", 120)],
     "QUEUE_PAGE_ROWS": 50,
 }
+STATICFILES_DIRS.append(("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"))

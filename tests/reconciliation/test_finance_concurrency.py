@@ -27,7 +27,9 @@ def race(*actions):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=work, args=(i, a)) for i, a in enumerate(actions)]
+    threads = [
+        threading.Thread(target=work, args=(i, a)) for i, a in enumerate(actions)
+    ]
     for t in threads:
         t.start()
     for t in threads:
