@@ -176,6 +176,11 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
     from .services import run_latest
 
     latest = run_latest(incident=incident)
+    labels: dict[str, Any] = {
+        "match_proposed": _("Proposed matches"),
+        "match_confirmed": _("Confirmed matches"),
+        **dict(Discrepancy.Kind.choices),
+    }
     rows: list[dict[str, Any]] = []
     for m in matches:
         rows.append(
@@ -271,6 +276,8 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
         chart["matched"].append(matched_total)
         chart["open"].append(max(still_open, 0))
         chart["resolved"].append(resolved_total)
+    for row in rows:
+        row["label"] = labels.get(row["outcome"], row["outcome"])
     return {
         "latest": latest,
         "rows": rows,
