@@ -58,7 +58,11 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
             Branch.objects.get_or_create(
                 code=code, defaults={"name": name, "timezone": "UTC", "currency": "GBP"}
             )[0]
-            for code, name in [("HQ", "Head office"), ("NORTH", "North"), ("EAST", "East")]
+            for code, name in [
+                ("HQ", "Head office"),
+                ("NORTH", "North"),
+                ("EAST", "East"),
+            ]
         ]
         recorder = User.objects.filter(is_active=True).order_by("pk").first()
         if recorder is None:
@@ -76,7 +80,16 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
                     channel=rng.choice(channels),
                     account=f"GB{rng.randrange(10**8):08d}",
                     payer_name=f"Payer {i}",
-                    amount=Decimal(rng.choice([rng.randrange(1, 500), rng.randrange(500, 20000), rng.randrange(20000, 250000)])) + Decimal("0.50"),
+                    amount=Decimal(
+                        rng.choice(
+                            [
+                                rng.randrange(1, 500),
+                                rng.randrange(500, 20000),
+                                rng.randrange(20000, 250000),
+                            ]
+                        )
+                    )
+                    + Decimal("0.50"),
                     currency=rng.choice(["GBP", "GBP", "GBP", "EUR", "USD"]),
                     received_at=received,
                     reference=f"INV-{i}" if i % 3 else "",
@@ -86,22 +99,38 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
             )
         Deposit.objects.bulk_create(deposits, batch_size=2000)
         batch = ImportBatch.objects.create(
-            incident=incident, file_name="seed.csv", sha256=uuid.uuid4().hex * 2,
-            format="csv", status="loaded", rows_seen=items, rows_loaded=items,
+            incident=incident,
+            file_name="seed.csv",
+            sha256=uuid.uuid4().hex * 2,
+            format="csv",
+            status="loaded",
+            rows_seen=items,
+            rows_loaded=items,
         )
         records = [
             SystemRecord(
-                batch=batch, incident=incident, external_id=f"TX-{i:06d}",
-                account=d.account, amount=d.amount + (Decimal(9) if i % 7 == 0 else 0),
-                currency=d.currency, value_date=d.received_at.date(),
-                counterparty=d.payer_name, reference=d.reference,
+                batch=batch,
+                incident=incident,
+                external_id=f"TX-{i:06d}",
+                account=d.account,
+                amount=d.amount + (Decimal(9) if i % 7 == 0 else 0),
+                currency=d.currency,
+                value_date=d.received_at.date(),
+                counterparty=d.payer_name,
+                reference=d.reference,
             )
             for i, d in enumerate(deposits)
         ]
         SystemRecord.objects.bulk_create(records, batch_size=2000)
         run = ReconciliationRun.objects.create(
-            incident=incident, status="finished", finished_at=now,
-            counts={"deposits": items + items // 5, "matched": items // 5, "discrepancies": items},
+            incident=incident,
+            status="finished",
+            finished_at=now,
+            counts={
+                "deposits": items + items // 5,
+                "matched": items // 5,
+                "discrepancies": items,
+            },
         )
         weights = [w for _k, w in KINDS]
         kinds = [k for k, _w in KINDS]
@@ -112,11 +141,17 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
             diff = rec.amount - d.amount if kind == "amount_mismatch" else None
             discrepancies.append(
                 Discrepancy(
-                    run=run, kind=kind,
+                    run=run,
+                    kind=kind,
                     manual_amount=None if kind == "missing_manual" else d.amount,
-                    system_amount=None if kind in ("missing_in_system", "duplicate_manual") else rec.amount,
-                    difference=diff, currency=d.currency,
-                    hint="transposed digits" if kind == "amount_mismatch" and i % 2 else "",
+                    system_amount=None
+                    if kind in ("missing_in_system", "duplicate_manual")
+                    else rec.amount,
+                    difference=diff,
+                    currency=d.currency,
+                    hint="transposed digits"
+                    if kind == "amount_mismatch" and i % 2
+                    else "",
                 )
             )
         Discrepancy.objects.bulk_create(discrepancies, batch_size=2000)
@@ -125,9 +160,13 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
         links_d, links_r = [], []
         for i, disc in enumerate(discrepancies):
             if disc.kind != "missing_manual":
-                links_d.append(through_d(discrepancy_id=disc.pk, deposit_id=deposits[i].pk))
+                links_d.append(
+                    through_d(discrepancy_id=disc.pk, deposit_id=deposits[i].pk)
+                )
             if disc.kind not in ("missing_in_system", "duplicate_manual"):
-                links_r.append(through_r(discrepancy_id=disc.pk, systemrecord_id=records[i].pk))
+                links_r.append(
+                    through_r(discrepancy_id=disc.pk, systemrecord_id=records[i].pk)
+                )
         through_d.objects.bulk_create(links_d, batch_size=5000)
         through_r.objects.bulk_create(links_r, batch_size=5000)
         cases_open(run=run)
@@ -138,9 +177,14 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
                 extra.append((day, rng.choice(["GBP", "EUR"])))
         matches = [
             Match(
-                run=run, kind="reference", score=100, status="confirmed",
-                manual_amount=Decimal("100.00"), system_amount=Decimal("100.00"),
-                currency=cur, decided_at=start + dt.timedelta(days=day + 1, hours=3),
+                run=run,
+                kind="reference",
+                score=100,
+                status="confirmed",
+                manual_amount=Decimal("100.00"),
+                system_amount=Decimal("100.00"),
+                currency=cur,
+                decided_at=start + dt.timedelta(days=day + 1, hours=3),
             )
             for day, cur in extra
         ]
@@ -153,7 +197,9 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
             case.state = "resolved"
             case.resolution = "posted"
             case.resolved_at = case.opened_at + dt.timedelta(days=rng.randrange(1, 5))
-        Case.objects.bulk_update(resolved, ["state", "resolution", "resolved_at"], batch_size=2000)
+        Case.objects.bulk_update(
+            resolved, ["state", "resolution", "resolved_at"], batch_size=2000
+        )
     return incident
 
 
@@ -167,7 +213,9 @@ def main() -> None:
     django.setup()
     began = time.perf_counter()
     incident = seed(items=args.items)
-    print(f"{incident.reference}: {args.items} items in {time.perf_counter() - began:.1f} s")
+    print(
+        f"{incident.reference}: {args.items} items in {time.perf_counter() - began:.1f} s"
+    )
 
 
 if __name__ == "__main__":

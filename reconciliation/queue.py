@@ -50,7 +50,7 @@ class CaseFilter(django_filters.FilterSet):
         choices=Discrepancy.Kind.choices, label=_("Type")
     )
     state = django_filters.MultipleChoiceFilter(
-        choices=Case.State.choices, label=_("Status")
+        choices=Case.State.choices, label=_("Status"), distinct=False
     )
     branch = django_filters.ModelChoiceFilter(
         queryset=Branch.objects.order_by("code"), label=_("Branch")

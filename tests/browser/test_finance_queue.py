@@ -15,7 +15,9 @@ def big_incident(finance, finance2):
     return seed(items=10_000)
 
 
-def test_finance_works_the_queue_and_overview_with_10000_items(make_page, finance, big_incident):
+def test_finance_works_the_queue_and_overview_with_10000_items(
+    make_page, finance, big_incident
+):
     page = make_page()
     login(page, finance.username)
     ref = big_incident.reference
