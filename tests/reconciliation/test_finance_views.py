@@ -165,9 +165,9 @@ def test_the_posting_file_round_trip(client, finance, world, tmp_path):
 
 
 def test_the_report_in_three_formats_keeps_formulas_as_text(client, finance, world):
-    Deposit.objects.filter(pk=world["missing"].pk).update(
-        receipt_number="=HYPERLINK(1)"
-    )
+    from reconciliation.models import SystemRecord
+
+    SystemRecord.objects.filter(external_id="TX-5").update(external_id="=HYPERLINK(1)")
     client.force_login(finance)
     ref = world["run"].incident.reference
     text = client.get(f"/reconciliation/{ref}/report.csv").content.decode()
