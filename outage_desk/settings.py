@@ -459,3 +459,15 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# reconciliation finance
+RECONCILIATION_FINANCE = {
+    # A manual link above this amount needs a second finance user's approval.
+    "LINK_APPROVAL_ABOVE": env.str(
+        "RECONCILIATION_LINK_APPROVAL_ABOVE", default="10000"
+    ),
+    # (minimum amount, hours until due), biggest first.
+    "SLA_TIERS": [("100000", 24), ("10000", 48), ("0", 120)],
+    "QUEUE_PAGE_ROWS": 50,
+}
+# chart.js is served from vendor/chartjs (see the impact block).

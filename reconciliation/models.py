@@ -386,3 +386,7 @@ class RejectedPair(models.Model):
 
     def __str__(self) -> str:
         return f"deposit {self.deposit_id} is not record {self.record_id}"
+
+
+# Finance's work on the outcome lives in its own module.
+from .finance_models import ApprovalRequest, Case, CaseNote, PostingBatch  # noqa: E402, F401

@@ -230,6 +230,9 @@ def _run_store(
         outcome_store(
             run=run, matches=result.matches, discrepancies=result.discrepancies
         )
+        from .resolutions import cases_open  # finance's work items
+
+        cases_open(run=run)
     seconds["store"] = time.perf_counter() - began
     run.params = {
         **plan.config.as_dict(),

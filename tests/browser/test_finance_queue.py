@@ -1,0 +1,35 @@
+"""The discrepancy queue and the run overview with 10,000 open items."""
+
+import time
+
+import pytest
+
+from bench.reconciliation_queue_seed import seed
+from tests.browser.conftest import check_page, login, set_language
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def big_incident(finance, finance2):
+    return seed(items=10_000)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_finance_works_the_queue_and_overview_with_10000_items(
+    make_page, finance, big_incident, language
+):
+    page = make_page()
+    login(page, finance.username)
+    if language != "en":
+        set_language(page, language)
+    ref = big_incident.reference
+    began = time.perf_counter()
+    page.goto(f"{page.base_url}/reconciliation/{ref}/queue/")
+    assert time.perf_counter() - began < 5
+    assert page.locator("tbody tr").count() == 50
+    check_page(page, shot=f"reconciliation-queue-{language}")
+
+    page.goto(f"{page.base_url}/reconciliation/{ref}/overview/")
+    page.wait_for_function("() => document.querySelectorAll('canvas').length === 2")
+    check_page(page, shot=f"reconciliation-overview-{language}")

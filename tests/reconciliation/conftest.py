@@ -1,0 +1,1 @@
+from .finance_helpers import incident, world  # noqa: F401
