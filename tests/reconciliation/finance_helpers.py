@@ -55,6 +55,7 @@ def world(tmp_path, incident):
             amount="153.00",
             account="GB00000004",
             reference="INV-4",
+            customer=customer,
         ),
         "big": deposit_make(
             incident,
@@ -67,7 +68,6 @@ def world(tmp_path, incident):
     Deposit.objects.filter(pk__in=[d.pk for d in deposits.values()]).update(
         status=Deposit.Status.PROVISIONAL
     )
-    Deposit.objects.filter(pk=deposits["typo"].pk).update(customer=customer)
     load(
         tmp_path,
         incident,
