@@ -2,13 +2,13 @@
 
 import csv
 import functools
-import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import TextIO
 
 from django.db.models import Q
 
+from outage_desk.exports import cell_safe
 from outage_desk.money import currency_is_known, currency_places
 
 from .models import Discrepancy, Match, MatchDeposit, MatchRecord, ReconciliationRun
@@ -24,15 +24,6 @@ EXPORT_COLUMNS = [
     "score",
     "status",
 ]
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_safe(value: str) -> str:
-    """Neutralise a text cell a spreadsheet would run as a formula (numbers stay)."""
-    if value.startswith(_FORMULA_STARTS) and not _NUMBER.match(value):
-        return "'" + value
-    return value
 
 
 @functools.cache

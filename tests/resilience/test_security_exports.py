@@ -19,7 +19,12 @@ from tests.security_support import open_incident
 
 ROOT = Path(settings.BASE_DIR)
 # Every module that writes a CSV or XLSX file a person opens in a spreadsheet.
-EXPORTS = {"incidents/exports.py", "reconciliation/export.py"}
+EXPORTS = {
+    "incidents/exports.py",
+    "reconciliation/export.py",
+    "reconciliation/posting.py",
+    "reconciliation/reports.py",
+}
 # CSV written for the database's COPY, never shown to a person.
 INTERNAL = {"reconciliation/loading.py", "reconciliation/storage.py"}
 WRITERS = re.compile(r"csv\.writer|csv\.DictWriter|Workbook\(|xlsxwriter")
