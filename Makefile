@@ -49,8 +49,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Every benchmark at its issue's size, against PostgreSQL and Redis (see bench/README.md).
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432/outage_desk_bench
+BENCH_REDIS ?= redis://127.0.0.1:6379/12
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	DATABASE_URL=$(BENCH_DB) $(BIN)/python bench/deposits_capture.py --duration 20 --concurrency 16
+	DATABASE_URL=$(BENCH_DB) CELERY_BROKER_URL=$(BENCH_REDIS) $(BIN)/python bench/notifications_send.py --notices 10000 --workers 2
+	DATABASE_URL=$(BENCH_DB) $(BIN)/python -m bench.reconciliation_generate --deposits 100000 --records 1000000
+	DATABASE_URL=$(BENCH_DB) $(BIN)/python -m bench.reconciliation_speed --deposits 100000 --records 1000000
+	DATABASE_URL=$(BENCH_DB) $(BIN)/python bench/incidents_status.py
+	DATABASE_URL=$(BENCH_DB) $(BIN)/python bench/impact_figures.py
 
 clean:
 	rm -rf $(VENV) node_modules var
