@@ -182,7 +182,6 @@ def _opted_out(kind: str, recipients: list[Recipient]) -> set[tuple[str, str]]:
     )
 
 
-@transaction.atomic
 def notify(
     *,
     kind: str,
@@ -214,6 +213,15 @@ def notify(
             continue
         rows[key] = _notice_build(kind, recipient, clean, refs, supersede_key, cache)
         rows[key].dedupe_key = key
+    # Checks and rendering above only read (or raise before anything is written).
+    # The writes need no savepoint of their own: a database error in them fails
+    # the caller's transaction anyway, and a savepoint costs two round trips inside
+    # the caller's locks (a capture holds its branch's receipt counter).
+    with transaction.atomic(savepoint=False):
+        return _notices_write(rows, refs)
+
+
+def _notices_write(rows: dict[str, Notice], refs: list[str]) -> list[Notice]:
     existing = set(
         Notice.objects.filter(dedupe_key__in=list(rows)).values_list(
             "dedupe_key", flat=True
