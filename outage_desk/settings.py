@@ -400,3 +400,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # "control" folder of the working directory (each test queue would add a file there).
 if BROKER_IS_EMBEDDED:
     CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"] = str(_broker_dir / "control")
+
+# resilience
+# A lost database connection answers the API with 503 JSON and Retry-After.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "outage_desk.api.errors.api_exception_handler"

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -9,9 +10,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from psycopg2.errors import DeadlockDetected, SerializationFailure
 
 from incidents.models import Incident
 from notifications.models import Channel, NoticeKind
@@ -62,6 +64,11 @@ CONTENT_FIELDS = (
     "reference",
     "note",
 )
+
+# Attempts of one capture when PostgreSQL rolls it back for a serialization failure
+# or a deadlock, with a short, growing pause between them.
+DB_ATTEMPTS = 4
+DB_RETRY_PAUSE = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -415,7 +422,7 @@ def deposit_record(
         "duplicate_reason": duplicate_reason.strip(),
     }
     try:
-        return _deposit_record(
+        return _deposit_record_retrying(
             fields=fields,
             recorded_by=recorded_by,
             receipt_number=receipt_number,
@@ -427,6 +434,32 @@ def deposit_record(
             deposit=exc.deposit, fields=fields, submitted_by=recorded_by
         )
         raise
+
+
+def _retryable(exc: OperationalError) -> bool:
+    """A serialization failure or a deadlock: the transaction was rolled back whole."""
+    return isinstance(exc.__cause__, SerializationFailure | DeadlockDetected)
+
+
+def _deposit_record_retrying(**kwargs: Any) -> tuple[Deposit, bool]:
+    """Run the capture transaction again when PostgreSQL chose it as a victim.
+
+    Nothing of a rolled-back attempt remains, and the client UUID makes a rerun
+    after an attempt that did commit a replay, so retrying is always safe.
+    """
+    for attempt in range(1, DB_ATTEMPTS + 1):
+        try:
+            return _deposit_record(**kwargs)
+        except OperationalError as exc:
+            if attempt == DB_ATTEMPTS or not _retryable(exc):
+                raise
+            logger.warning(
+                "capture attempt %s rolled back (%s); retrying",
+                attempt,
+                type(exc.__cause__).__name__,
+            )
+            time.sleep(DB_RETRY_PAUSE * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @transaction.atomic(durable=True)

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -333,7 +334,6 @@ class PrivatePostgres:
         self.as_postgres = (
             ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         )
-        base.chmod(0o777)
 
     def _run(self, *args: str, timeout: float = 60) -> None:
         subprocess.run(
@@ -390,17 +390,27 @@ class PrivatePostgres:
 
 
 @pytest.fixture
-def private_postgres(tmp_path_factory):
+def private_postgres():
     if not (PG_BIN / "initdb").exists():
         pytest.skip(f"no {PG_BIN}/initdb for a private PostgreSQL cluster")
-    server = PrivatePostgres(tmp_path_factory.mktemp("pg"))
-    server.init()
-    server.start()
-    yield server
+    # Directly under /tmp: the postgres user cannot enter pytest's private folders.
+    base = Path(tempfile.mkdtemp(prefix="outage-desk-pg-"))
+    if os.geteuid() == 0:
+        import pwd
+
+        owner = pwd.getpwnam("postgres")
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+    server = PrivatePostgres(base)
     try:
-        server.stop("immediate")
-    except subprocess.SubprocessError:
-        pass
+        server.init()
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop("immediate")
+        except subprocess.SubprocessError:
+            pass
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- data and HTTP
