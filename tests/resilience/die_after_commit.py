@@ -5,10 +5,10 @@ kills the process instead, so the client never hears back and nothing but the
 outbox and the relay can get the notice out.
 """
 
+import importlib
 import os
 import signal
 
-from notifications.services import outbox
 from outage_desk.wsgi import application
 
 
@@ -16,6 +16,7 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-outbox._nudge_after_commit = _die
+# Looked up after the WSGI import above has set Django up.
+importlib.import_module("notifications.services.outbox")._nudge_after_commit = _die
 
 __all__ = ["application"]
