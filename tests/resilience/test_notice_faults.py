@@ -241,3 +241,57 @@ def test_celery_settings_for_at_least_once_delivery():
     # a claim outlives the longest task, so a running batch is never claimed twice
     assert settings.NOTICE_CLAIM_LEASE_SECONDS > settings.CELERY_TASK_TIME_LIMIT
     assert settings.NOTICE_MAX_ATTEMPTS >= 1
+
+
+def test_a_send_running_past_the_visibility_timeout_stops_at_its_attempt_limit(
+    procs, stack_tmp
+):
+    # given: a visibility timeout of 2 s and an SMTP server that never answers,
+    # so each send runs 3 s (its timeout) and the broker hands the task out again
+    smtp = HungServer(free_port())
+    try:
+        redis = redis_start(procs)
+        env = _env(
+            stack_tmp,
+            redis.url,
+            smtp.sock.getsockname()[1],
+            CELERY_VISIBILITY_TIMEOUT="2",
+            RESILIENCE_EMAIL_TIMEOUT="3",
+            RESILIENCE_MAX_ATTEMPTS="3",
+        )
+        with transaction.atomic():
+            (notice,) = notify(
+                kind="eta_update",
+                recipients=[Recipient("email", "slow@example.com")],
+                context={"incident_reference": "INC-2026-0009", "eta": "15:00"},
+                dedupe_key="eta:visibility",
+            )
+        started = time.monotonic()
+
+        # when: workers run it (and the broker redelivers it) for a while
+        worker_start(procs, env)
+        wait_for(
+            lambda: Notice.objects.get(pk=notice.pk).status == Notice.Status.FAILED,
+            "the notice to fail",
+            timeout=90,
+        )
+        failed_after = time.monotonic() - started
+        time.sleep(8)  # room for a redelivery loop, were there one
+
+        # then: at most its attempt limit, failed, and staff alerted
+        notice.refresh_from_db()
+        assert notice.attempts == 3
+        assert notice.deliveries.count() == 3
+        assert not notice.deliveries.filter(ok=True).exists()
+        alert = Notice.objects.get(kind="staff_notice_failed")
+        assert alert.recipient == "ops@example.com"
+        record(
+            "5_visibility_timeout",
+            visibility_timeout_s=2,
+            send_runs_s=3,
+            attempts=notice.attempts,
+            failed_after_seconds=round(failed_after, 1),
+            smtp_connections=len(smtp.accepted),
+        )
+    finally:
+        smtp.close()
