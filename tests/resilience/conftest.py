@@ -239,6 +239,21 @@ def worker_start(
     return procs.start("celery", args, env)
 
 
+def beat_start(procs: Procs, env: dict[str, str]) -> Proc:
+    """Celery beat on its own (the relay's clock), for tests that kill workers."""
+    schedule = Path(env["RESILIENCE_TMP"]) / f"beat-{uuid.uuid4().hex[:6]}"
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "outage_desk",
+        "beat",
+        "--loglevel=ERROR",
+        "--schedule",
+        str(schedule),
+    ]
+    return procs.start("celery-beat", args, env)
+
+
 # ---------------------------------------------------------------- servers
 
 

@@ -19,6 +19,7 @@ from notifications.services import Recipient, notify
 from tests.notifications.conftest import MailSink, free_port
 from tests.resilience.conftest import (
     HungServer,
+    beat_start,
     deposit_body,
     desk_create,
     kill9,
@@ -123,7 +124,9 @@ class SlowSink(MailSink):
 
 
 def _worker_ready(procs, env):
-    worker = worker_start(procs, env)
+    # beat runs apart: an embedded one is a child too, and killing it would stop
+    # the relay, which is not the fault under test
+    worker = worker_start(procs, env, beat=False)
     wait_for(lambda: len(worker.children()) >= 2, "pool children", timeout=60)
     return worker
 
@@ -147,6 +150,7 @@ def test_celery_workers_killed_while_sending_lose_nothing(procs, stack_tmp):
                 context={"incident_reference": "INC-2026-0009", "eta": "15:00"},
                 dedupe_key="eta:kills",
             )
+        beat_start(procs, env)
         worker = _worker_ready(procs, env)
         rng = random.Random(4)
         kills: Counter[str] = Counter()
