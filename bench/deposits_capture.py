@@ -28,19 +28,23 @@ SETTINGS = "bench.deposits_settings"
 CUSTOMERS = 100
 
 
-def setup_data() -> tuple[str, str]:
-    """Branch, clerk with token, open incident, customers; returns (token, ref)."""
+def setup_data(branches: int = 1) -> tuple[list[str], str]:
+    """Branches, a clerk with a token in each, an open incident, customers.
+
+    Returns (one token per branch, incident reference).
+    """
     import django
 
     django.setup()
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from deposits.models import Branch, Customer
     from incidents.services import incident_open
     from outage_desk.models import User
     from outage_desk.roles import Role
+    from outage_desk.tokens import api_token_create
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -48,29 +52,32 @@ def setup_data() -> tuple[str, str]:
             "CREATE TABLE IF NOT EXISTS bench_floor "
             "(id bigserial PRIMARY KEY, body text, created_at timestamptz)"
         )
-    branch, _ = Branch.objects.get_or_create(
-        code="BENCH", defaults={"name": "Benchmark", "currency": "GBP"}
-    )
-    user, _ = User.objects.get_or_create(
-        username="bench-clerk", defaults={"branch": branch}
-    )
-    from django.contrib.auth.models import Group
-
-    user.groups.set([Group.objects.get(name=Role.CLERK)])
-    token, _ = Token.objects.get_or_create(user=user)
+    tokens = []
+    for b in range(branches):
+        code = "BENCH" if b == 0 else f"BENCH{b}"
+        branch, _ = Branch.objects.get_or_create(
+            code=code, defaults={"name": f"Benchmark {b}", "currency": "GBP"}
+        )
+        user, _ = User.objects.get_or_create(
+            username=f"bench-clerk-{code.lower()}", defaults={"branch": branch}
+        )
+        user.groups.set([Group.objects.get(name=Role.CLERK)])
+        _token, key = api_token_create(user=user, name="bench")
+        tokens.append(key)
     for n in range(CUSTOMERS):
         Customer.objects.get_or_create(
             account=f"BENCH{n:04d}",
             defaults={"name": f"Bench customer {n}", "email": f"bench{n}@example.com"},
         )
     incident = incident_open(title=f"Benchmark {uuid.uuid4().hex[:6]}")
-    return token.key, incident.reference
+    return tokens, incident.reference
 
 
 RUN = int(time.time()) % 100_000  # keeps amounts unique across runs
 
 
-def client(target, port, token, ref, deadline, worker, queue):
+def client(target, port, tokens, ref, deadline, worker, queue):
+    token = tokens[worker % len(tokens)]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies, errors, n = [], 0, 0
     while time.monotonic() < deadline:
@@ -113,12 +120,12 @@ def client(target, port, token, ref, deadline, worker, queue):
     queue.put((latencies, errors))
 
 
-def load(target, *, port, token, ref, duration, concurrency):
+def load(target, *, port, tokens, ref, duration, concurrency):
     queue = multiprocessing.Queue()
     deadline = time.monotonic() + duration
     procs = [
         multiprocessing.Process(
-            target=client, args=(target, port, token, ref, deadline, w, queue)
+            target=client, args=(target, port, tokens, ref, deadline, w, queue)
         )
         for w in range(concurrency)
     ]
@@ -163,6 +170,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8190)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--branches",
+        type=int,
+        default=1,
+        help="spread the clients over this many branches (one clerk each)",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
@@ -170,7 +183,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     os.environ.setdefault("ENV_FILE", "")
     sys.path.insert(0, str(ROOT))
-    token, ref = setup_data()
+    tokens, ref = setup_data(args.branches)
     gunicorn = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -189,7 +202,7 @@ def main() -> None:
     )
     try:
         wait_ready(args.port, gunicorn)
-        common = {"port": args.port, "token": token, "ref": ref}
+        common = {"port": args.port, "tokens": tokens, "ref": ref}
         load("capture", duration=2, concurrency=2, **common)  # warm up connections
         floor = load(
             "floor", duration=args.duration, concurrency=args.concurrency, **common
@@ -208,7 +221,8 @@ def main() -> None:
             f"{row['errors']:>7}"
         )
     print(f"capture / floor: {ratio:.0%}")
-    print(json.dumps({"floor": floor, "capture": capture, "ratio": round(ratio, 3)}))
+    result = {"floor": floor, "capture": capture, "ratio": round(ratio, 3)}
+    print(json.dumps({"branches": args.branches, **result}))
 
 
 if __name__ == "__main__":

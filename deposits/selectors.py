@@ -45,6 +45,28 @@ def deposit_get_for_user(*, user: User, pk: int) -> Deposit:
         raise Http404("No such deposit.") from None
 
 
+def deposit_duplicates_q(
+    *,
+    branch: Branch,
+    account: str,
+    amount: Decimal,
+    currency: str,
+    received_at: dt.datetime,
+    reference: str,
+) -> Q:
+    """The filter of deposits that may be this one (see deposit_possible_duplicates)."""
+    close = Q(
+        account=account,
+        amount=amount,
+        currency=currency,
+        received_at__gte=received_at - DUPLICATE_WINDOW,
+        received_at__lte=received_at + DUPLICATE_WINDOW,
+    )
+    if reference:
+        close |= Q(reference=reference)
+    return Q(branch=branch) & close & ~Q(status=Deposit.Status.REVERSED)
+
+
 def deposit_possible_duplicates(
     *,
     branch: Branch,
@@ -55,21 +77,15 @@ def deposit_possible_duplicates(
     reference: str,
 ) -> list[Deposit]:
     """Deposits that may be this one: same account, amount and close time, or same reference."""
-    close = Q(
+    close = deposit_duplicates_q(
+        branch=branch,
         account=account,
         amount=amount,
         currency=currency,
-        received_at__gte=received_at - DUPLICATE_WINDOW,
-        received_at__lte=received_at + DUPLICATE_WINDOW,
+        received_at=received_at,
+        reference=reference,
     )
-    if reference:
-        close |= Q(reference=reference)
-    return list(
-        Deposit.objects.filter(branch=branch)
-        .filter(close)
-        .exclude(status=Deposit.Status.REVERSED)
-        .order_by("received_at")[:5]
-    )
+    return list(Deposit.objects.filter(close).order_by("received_at")[:5])
 
 
 def branch_today_start(branch: Branch) -> dt.datetime:

@@ -34,7 +34,18 @@ def _event_digest(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-@transaction.atomic
+def _head_lock() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+    if head is None:
+        head, _created = AuditChainHead.objects.select_for_update().get_or_create(
+            id=1, defaults={"last_hash": GENESIS_HASH}
+        )
+    return head
+
+
+# No savepoint: an append that fails fails the caller's whole transaction anyway, and
+# the two extra round trips would be spent holding the chain's global lock.
+@transaction.atomic(savepoint=False)
 def audit_record(
     *,
     action: str,
@@ -43,11 +54,9 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain; call it last in the writing transaction."""
-    # Locking the head row makes appends strictly ordered across every process;
-    # the lock is held only until the caller's transaction commits.
-    head, _created = AuditChainHead.objects.select_for_update().get_or_create(
-        id=1, defaults={"last_hash": GENESIS_HASH}
-    )
+    # Everything that needs no lock is prepared first: the head row's lock orders
+    # appends across every process and is held until the caller's commit, so the
+    # locked part is three statements (lock the head, insert, move the head).
     # Round-trip the data through JSON so the stored form is what gets hashed.
     clean = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     now = timezone.now()
@@ -59,20 +68,21 @@ def audit_record(
         "object_id": str(obj.pk),
         "data": clean,
     }
-    digest = _event_digest(prev_hash=head.last_hash, **fields)
-    event = AuditEvent.objects.create(
+    event = AuditEvent(
         created_at=now,
         actor=actor,
         action=action,
         object_type=fields["object_type"],
         object_id=fields["object_id"],
         data=clean,
-        prev_hash=head.last_hash,
-        hash=digest,
     )
-    head.last_hash = digest
-    head.last_event_id = event.pk
-    head.save(update_fields=["last_hash", "last_event_id"])
+    head = _head_lock()
+    event.prev_hash = head.last_hash
+    event.hash = _event_digest(prev_hash=head.last_hash, **fields)
+    event.save(force_insert=True)
+    AuditChainHead.objects.filter(id=1).update(
+        last_hash=event.hash, last_event_id=event.pk
+    )
     return event
 
 

@@ -3,13 +3,16 @@
 A key is scoped to the authenticated user. The same key with the same body gets
 the stored response back with ``Idempotent-Replayed: true``; the same key with a
 different body is refused with 422; a retry while the first request is still
-running gets 409 (the key row is inserted, and committed, before the write runs);
-a write without a key is refused with 400. Server errors (5xx) are not stored, so
+running waits for its answer (the key row is inserted, and committed, before the
+write runs) and gets 409 only if that takes longer than IN_FLIGHT_WAIT; a key left
+in flight by a process that died (its PostgreSQL backend is gone) is taken over at
+once by the retry; a write without a key is refused with 400. Server errors (5xx) are not stored, so
 a retry after one runs again. Keys are kept IDEMPOTENCY_KEY_DAYS (at least 7).
 """
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -19,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +41,9 @@ MAX_KEY_LENGTH = 255
 IN_FLIGHT = 0
 # A key in flight longer than this belongs to a process that died.
 IN_FLIGHT_TIMEOUT = timedelta(minutes=5)
+# How long a retry waits for the first request's answer before a 409.
+IN_FLIGHT_WAIT = 10.0
+IN_FLIGHT_POLL = 0.05
 
 ERROR_KEY_MISSING = _("The Idempotency-Key header is required for this request.")
 ERROR_KEY_TOO_LONG = _("The Idempotency-Key header is longer than 255 characters.")
@@ -115,25 +121,56 @@ def _claim(user: User, key: str, request: Request, fingerprint: str) -> int | No
                 path=request.path[:255],
                 request_hash=fingerprint,
                 status_code=IN_FLIGHT,
+                response_body={"holder": _backend_pid()},
             )
     except IntegrityError:
         return None
     return record.pk
 
 
-def _take_over_stale(user: User, key: str) -> int | None:
-    """A key left in flight by a process that died: the next retry runs it again."""
-    cutoff = timezone.now() - IN_FLIGHT_TIMEOUT
-    stale = IdempotencyRecord.objects.filter(
-        user=user, key=key, status_code=IN_FLIGHT, created_at__lt=cutoff
-    )
-    record = stale.first()
-    if (
-        record is None
-        or stale.filter(pk=record.pk).update(created_at=timezone.now()) != 1
-    ):
+def _backend_pid() -> int | None:
+    """This process's PostgreSQL backend: it ends when the process dies."""
+    if connection.vendor != "postgresql":
         return None
-    return record.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _holder_alive(record: IdempotencyRecord) -> bool:
+    holder = (record.response_body or {}).get("holder")
+    if holder is None or connection.vendor != "postgresql":
+        return record.created_at >= timezone.now() - IN_FLIGHT_TIMEOUT
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [holder])
+        return cursor.fetchone() is not None
+
+
+def _take_over_stale(record: IdempotencyRecord) -> int | None:
+    """A key left in flight by a process that died: this retry runs it again."""
+    if _holder_alive(record):
+        return None
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, status_code=IN_FLIGHT, created_at=record.created_at
+    ).update(created_at=timezone.now(), response_body={"holder": _backend_pid()})
+    return record.pk if taken == 1 else None
+
+
+def _await_first(
+    user: User, key: str, fingerprint: str
+) -> tuple[IdempotencyRecord | None, int | None]:
+    """Wait for the request holding the key: its record, and a claim if taken over."""
+    deadline = time.monotonic() + IN_FLIGHT_WAIT
+    while True:
+        stored = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if stored is None or stored.request_hash != fingerprint:
+            return stored, None
+        if stored.status_code != IN_FLIGHT:
+            return stored, None
+        pk = _take_over_stale(stored)
+        if pk is not None or time.monotonic() >= deadline:
+            return stored, pk
+        time.sleep(IN_FLIGHT_POLL)
 
 
 def _run(
@@ -180,9 +217,10 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
                         message=ERROR_KEY_IN_FLIGHT,
                     )
             else:
-                if stored.request_hash == fingerprint:
-                    pk = _take_over_stale(user, key)
+                stored, pk = _await_first(user, key, fingerprint)
                 if pk is None:
+                    if stored is None:  # the first request failed: run again
+                        return wrapper(view, request, *args, **kwargs)
                     return _replay(stored, fingerprint)
         try:
             response = _run(view, method, request, *args, **kwargs)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -9,8 +10,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from psycopg2.errors import DeadlockDetected, SerializationFailure
 
 from incidents.models import Incident
 from notifications.models import Channel, NoticeKind
@@ -48,7 +51,7 @@ from ..models import (
     DepositEvidence,
     ReceiptCounter,
 )
-from ..selectors import deposit_possible_duplicates
+from ..selectors import deposit_duplicates_q
 
 # A device clock a little ahead of the server's is not "the future".
 CLOCK_SKEW = dt.timedelta(minutes=1)
@@ -66,6 +69,11 @@ CONTENT_FIELDS = (
     "reference",
     "note",
 )
+
+# Attempts of one capture when PostgreSQL rolls it back for a serialization failure
+# or a deadlock, with a short, growing pause between them.
+DB_ATTEMPTS = 4
+DB_RETRY_PAUSE = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -311,11 +319,11 @@ def deposit_insert(
         branch=branch, amount=fields["amount"], currency=fields["currency"]
     )
     counter = _receipt_counter_lock(branch=branch)
-    existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
+    existing, candidates = _same_uuid_and_duplicates(fields, check_duplicates)
     if existing is not None:
         return _replay_or_conflict(existing, _submitted(fields)), False
-    if check_duplicates:
-        _refuse_possible_duplicate(fields)
+    if candidates:
+        raise DuplicateSuspectedError(candidates=candidates)
     if receipt_number is None:
         number = receipt_number_allocate(branch=branch, counter=counter)
     else:
@@ -347,8 +355,17 @@ def deposit_insert(
     return deposit, True
 
 
-def _refuse_possible_duplicate(fields: dict[str, Any]) -> None:
-    candidates = deposit_possible_duplicates(
+def _same_uuid_and_duplicates(
+    fields: dict[str, Any], check_duplicates: bool
+) -> tuple[Deposit | None, list[Deposit]]:
+    """The deposit with this UUID, if any, and the possible duplicates, in one query.
+
+    Runs under the counter lock, so it is one round trip rather than two.
+    """
+    uuid_q = Q(client_uuid=fields["client_uuid"])
+    if not check_duplicates:
+        return Deposit.objects.filter(uuid_q).first(), []
+    close = deposit_duplicates_q(
         branch=fields["branch"],
         account=fields["account"],
         amount=fields["amount"],
@@ -356,8 +373,14 @@ def _refuse_possible_duplicate(fields: dict[str, Any]) -> None:
         received_at=fields["received_at"],
         reference=fields["reference"],
     )
-    if candidates:
-        raise DuplicateSuspectedError(candidates=candidates)
+    rows = list(
+        Deposit.objects.filter(uuid_q | close).order_by(
+            Case(When(uuid_q, then=Value(0)), default=Value(1)), "received_at"
+        )[:6]
+    )
+    if rows and rows[0].client_uuid == fields["client_uuid"]:
+        return rows[0], []
+    return None, rows[:5]
 
 
 def _submitted(fields: dict[str, Any]) -> dict[str, Any]:
@@ -432,7 +455,7 @@ def deposit_record(
         "duplicate_reason": duplicate_reason.strip(),
     }
     try:
-        return _deposit_record(
+        return _deposit_record_retrying(
             fields=fields,
             recorded_by=recorded_by,
             receipt_number=receipt_number,
@@ -444,6 +467,32 @@ def deposit_record(
             deposit=exc.deposit, fields=fields, submitted_by=recorded_by
         )
         raise
+
+
+def _retryable(exc: OperationalError) -> bool:
+    """A serialization failure or a deadlock: the transaction was rolled back whole."""
+    return isinstance(exc.__cause__, SerializationFailure | DeadlockDetected)
+
+
+def _deposit_record_retrying(**kwargs: Any) -> tuple[Deposit, bool]:
+    """Run the capture transaction again when PostgreSQL chose it as a victim.
+
+    Nothing of a rolled-back attempt remains, and the client UUID makes a rerun
+    after an attempt that did commit a replay, so retrying is always safe.
+    """
+    for attempt in range(1, DB_ATTEMPTS + 1):
+        try:
+            return _deposit_record(**kwargs)
+        except OperationalError as exc:
+            if attempt == DB_ATTEMPTS or not _retryable(exc):
+                raise
+            logger.warning(
+                "capture attempt %s rolled back (%s); retrying",
+                attempt,
+                type(exc.__cause__).__name__,
+            )
+            time.sleep(DB_RETRY_PAUSE * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @transaction.atomic(durable=True)

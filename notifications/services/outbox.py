@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -183,7 +184,6 @@ def _opted_out(kind: str, recipients: list[Recipient]) -> set[tuple[str, str]]:
     )
 
 
-@transaction.atomic
 def notify(
     *,
     kind: str,
@@ -215,6 +215,15 @@ def notify(
             continue
         rows[key] = _notice_build(kind, recipient, clean, refs, supersede_key, cache)
         rows[key].dedupe_key = key
+    # Checks and rendering above only read (or raise before anything is written).
+    # The writes need no savepoint of their own: a database error in them fails
+    # the caller's transaction anyway, and a savepoint costs two round trips inside
+    # the caller's locks (a capture holds its branch's receipt counter).
+    with transaction.atomic(savepoint=False):
+        return _notices_write(rows, refs)
+
+
+def _notices_write(rows: dict[str, Notice], refs: list[str]) -> list[Notice]:
     existing = set(
         Notice.objects.filter(dedupe_key__in=list(rows)).values_list(
             "dedupe_key", flat=True
@@ -326,8 +335,32 @@ def _nudge_once_after_commit() -> None:
         transaction.on_commit(_nudge_after_commit)
 
 
+# How long a request waits for its nudge; a broker that is slower (or hung: it
+# accepts and never answers) is left to the background thread and the relay.
+NUDGE_WAIT_SECONDS = 0.2
+_nudge_slot = threading.BoundedSemaphore(1)
+
+
 def _nudge_after_commit() -> None:
+    """Wake a worker, waiting at most NUDGE_WAIT_SECONDS for the broker.
+
+    One nudge per process is on its way at a time: while one waits on a slow
+    broker, later commits skip theirs (the worker sends every due notice, and the
+    relay catches what a lost nudge leaves), so a hung Redis never piles up threads
+    or holds a request for its socket timeouts.
+    """
+    if not _nudge_slot.acquire(blocking=False):
+        return
+    thread = threading.Thread(target=_nudge_in_background, daemon=True)
+    thread.start()
+    thread.join(NUDGE_WAIT_SECONDS)
+
+
+def _nudge_in_background() -> None:
     # Imported late: tasks import the delivery code, which imports this module.
     from ..tasks import notices_nudge
 
-    notices_nudge()
+    try:
+        notices_nudge()
+    finally:
+        _nudge_slot.release()

@@ -10,11 +10,13 @@ few answers carry one more key named in the schema (``conflict``,
 ``possible_duplicates``).
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
@@ -116,12 +118,37 @@ def _code_of(exc: exceptions.APIException, status: int) -> str:
     return _DEFAULT_CODES.get(status, "error")
 
 
+logger = logging.getLogger(__name__)
+
+# A restart or failover of PostgreSQL drops every connection; the request fails
+# before or at its commit. Whether a failed commit took effect is unknown to the
+# client, so the answer tells it to retry with the same Idempotency-Key: the key
+# and the deposit's UUID make the retry safe either way.
+ERROR_DATABASE_UNAVAILABLE = _(
+    "The database is unavailable. Retry in a few seconds with the same "
+    "Idempotency-Key; a deposit is never recorded twice."
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(exc: Exception) -> Response:
+    """503 with Retry-After for a lost or refused database connection, never a 500."""
+    logger.warning("database unavailable for an API request: %s", type(exc).__name__)
+    response = Response(
+        error_body("database_unavailable", ERROR_DATABASE_UNAVAILABLE), status=503
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error in the documented shape."""
     # Imported here: rest_framework.views reads the settings, which name the
     # parsers of this package.
     from rest_framework.views import exception_handler
 
+    if isinstance(exc, OperationalError | InterfaceError):
+        return _database_unavailable(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(detail=str(exc))
     elif isinstance(exc, DjangoValidationError):

@@ -1,0 +1,188 @@
+"""Capture under concurrency and crashes, against multi-worker gunicorn on PostgreSQL.
+
+Figures each test measured go to tests/resilience/results (one JSON per test) and
+are summarised in docs/resilience.md.
+"""
+
+import os
+import random
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+
+from deposits.models import Deposit, ReceiptCounter
+from deposits.selectors import deposit_totals_today
+from outage_desk.models import IdempotencyRecord, User
+from tests.resilience.conftest import (
+    deposit_body,
+    desk_create,
+    invariants_check,
+    kill9,
+    percentile,
+    post_deposit,
+    stack_env,
+    wait_for,
+    web_start,
+)
+from tests.resilience.results import record
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SAME_KEY_REQUESTS = 1000
+SAME_KEY_THREADS = 50
+KILLS = int(os.environ.get("RESILIENCE_KILLS", "30"))
+KILL_LOOP_SECONDS = 120
+BRANCH_CAPTURES = 200
+
+
+def test_1000_concurrent_posts_of_one_deposit_make_one(procs):
+    # given: 4 gunicorn workers and one deposit, one Idempotency-Key
+    desk = desk_create()
+    web = web_start(procs, stack_env(), workers=4)
+    body, key = deposit_body(desk, 1), uuid.uuid4().hex
+
+    # when: 1,000 POSTs from a pool of 50 threads
+    started = time.monotonic()
+    with ThreadPoolExecutor(SAME_KEY_THREADS) as pool:
+        replies = list(
+            pool.map(
+                lambda _n: post_deposit(web.port, desk.key, body, key),
+                range(SAME_KEY_REQUESTS),
+            )
+        )
+    elapsed = time.monotonic() - started
+
+    # then: one deposit, and every answer carries its id
+    deposit = Deposit.objects.get()
+    statuses = Counter(r.status for r in replies)
+    assert set(statuses) <= {200, 201}, statuses
+    # (a replay of the stored answer repeats its 201, marked Idempotent-Replayed)
+    assert {r.body["id"] for r in replies} == {deposit.pk}
+    assert IdempotencyRecord.objects.count() == 1
+    figures = invariants_check()
+    record(
+        "1_same_key",
+        requests=len(replies),
+        threads=SAME_KEY_THREADS,
+        gunicorn_workers=4,
+        statuses=dict(statuses),
+        deposits=figures["deposits"],
+        seconds=round(elapsed, 1),
+        p50_ms=round(percentile([r.seconds for r in replies], 0.5) * 1000),
+        p99_ms=round(percentile([r.seconds for r in replies], 0.99) * 1000),
+    )
+
+
+def _retry_until_answered(port, key, body, idem, deadline):
+    seen: Counter[int] = Counter()
+    while time.monotonic() < deadline:
+        reply = post_deposit(port, key, body, idem)
+        if reply.status in (200, 201):
+            return reply
+        seen[reply.status] += 1
+        assert reply.status in (0, 502, 503), (reply.status, reply.body)
+        time.sleep(0.05)
+    pytest.fail(f"a retry got no answer before the loop's deadline: {dict(seen)}")
+
+
+def test_kill_9_of_a_worker_around_the_commit_then_retry_leaves_one_deposit(procs):
+    # given: one gunicorn worker (preloaded, so the master forks a new one at once)
+    desk = desk_create()
+    web = web_start(procs, stack_env(), workers=1)
+    # the time a capture takes here, to aim the kills around its commit
+    warm = [
+        post_deposit(web.port, desk.key, deposit_body(desk, n), uuid.uuid4().hex)
+        for n in range(5)
+    ]
+    typical = sorted(r.seconds for r in warm)[2]
+    outcomes: Counter[str] = Counter()
+    keys = []
+    deadline = time.monotonic() + KILL_LOOP_SECONDS
+    rng = random.Random(11)
+
+    # when: each capture's worker is killed at a random point of its request
+    for n in range(KILLS):
+        if time.monotonic() > deadline:
+            break
+        body, idem = deposit_body(desk, 100 + n), uuid.uuid4().hex
+        keys.append(body["client_uuid"])
+        wait_for(lambda: len(web.workers()) == 1, "a worker", timeout=30, interval=0.02)
+        worker = web.workers()[0].pid
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(post_deposit, web.port, desk.key, body, idem)
+            time.sleep(rng.uniform(0, typical * 1.5))
+            kill9(worker)
+            first_reply = first.result()
+        retry = _retry_until_answered(web.port, desk.key, body, idem, deadline + 60)
+        if first_reply.status in (200, 201):
+            outcomes["answered before the kill"] += 1
+        elif retry.status == 200:
+            outcomes["committed, answer lost; retry replayed"] += 1
+        else:
+            outcomes["not committed; retry recorded it"] += 1
+        assert retry.status in (200, 201)
+
+    # then: exactly one deposit per key, each whole
+    counts = Counter(
+        str(u) for u in Deposit.objects.values_list("client_uuid", flat=True)
+    )
+    assert all(counts[k] == 1 for k in keys), "a key has no deposit or two"
+    assert Deposit.objects.count() == len(keys) + len(warm)
+    figures = invariants_check()
+    record(
+        "2_kill_web_worker",
+        kills=len(keys),
+        typical_capture_ms=round(typical * 1000, 1),
+        outcomes=dict(outcomes),
+        deposits=figures["deposits"],
+        audit_events_checked=figures["audit_events_checked"],
+    )
+
+
+def test_200_concurrent_captures_to_one_branch_keep_totals(procs):
+    # given: 4 workers, 200 different deposits of one branch
+    desk = desk_create(customers=20)
+    web = web_start(procs, stack_env(), workers=4)
+    rng = random.Random(8)
+    amounts = [Decimal(rng.randrange(1, 10**7)) / 100 for _ in range(BRANCH_CAPTURES)]
+    bodies = [deposit_body(desk, n, amount) for n, amount in enumerate(amounts)]
+
+    # when: all at once from 50 threads (each retried on a lost answer)
+    def capture(body):
+        reply = post_deposit(web.port, desk.key, body, body["client_uuid"])
+        return reply
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(50) as pool:
+        replies = list(pool.map(capture, bodies))
+    elapsed = time.monotonic() - started
+
+    # then: every capture stored once; counter, numbers and sums agree
+    assert Counter(r.status for r in replies) == {201: BRANCH_CAPTURES}
+    deposits = Deposit.objects.filter(branch__code="HQ")
+    numbers = sorted(deposits.values_list("receipt_number", flat=True))
+    assert numbers == [f"HQ-{n:06d}" for n in range(1, BRANCH_CAPTURES + 1)]
+    assert ReceiptCounter.objects.get(branch__code="HQ").last_number == len(numbers)
+    stored = sum(deposits.values_list("amount", flat=True), Decimal(0))
+    assert stored == sum(amounts, Decimal(0))
+    # the branch screen's totals (per currency and channel) say the same
+    clerk = User.objects.get(username="clerk-hq")
+    totals = [
+        (t["currency"], t["total"], t["count"])
+        for t in deposit_totals_today(user=clerk)
+    ]
+    assert totals == [("GBP", sum(amounts, Decimal(0)), BRANCH_CAPTURES)]
+    invariants_check()
+    record(
+        "8_one_branch_totals",
+        captures=BRANCH_CAPTURES,
+        threads=50,
+        seconds=round(elapsed, 1),
+        p50_ms=round(percentile([r.seconds for r in replies], 0.5) * 1000),
+        p99_ms=round(percentile([r.seconds for r in replies], 0.99) * 1000),
+        total=str(stored),
+    )
