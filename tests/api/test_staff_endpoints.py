@@ -165,3 +165,14 @@ def test_templates_refuse_bad_sources_and_other_roles(lead, clerk, db):
     assert by_clerk.status_code == 403
     assert approve_by_clerk.status_code == 403
     assert NoticeTemplateVersion.objects.count() == before
+
+
+def test_a_time_filter_with_an_impossible_offset_is_refused(clerk, db):
+    from deposits.api.filters import ERROR_OFFSET
+
+    response = as_user(clerk).get(
+        "/api/v1/deposits/?received_after=2026-02-07T20%3A54%3A57%2B20%3A44"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"received_after": [str(ERROR_OFFSET)]}
