@@ -8,13 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from notifications.services import Recipient, notify
+from notifications.services import Recipient, notify, recipient_clean
 
 from ..models import Incident, Subscriber
 
@@ -156,6 +157,62 @@ def incident_notify_subscribers(
                 Recipient(subscriber.channel, subscriber.address, subscriber.language)
             ],
             context=context,
+            dedupe_key=f"incident:{incident.reference}:{event}",
+            subject_refs=[f"incident:{incident.reference}"],
+            supersede_key=supersede_key,
+        )
+        count += 1
+    return count
+
+
+def incident_notify_depositors(
+    *,
+    incident: Incident,
+    kind: str,
+    event: str,
+    texts: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+    supersede_key: str = "",
+) -> int:
+    """Tell every customer with a deposit in this incident, once each, in their language.
+
+    E-mail when the customer has one, else SMS. The dedupe key is the subscribers'
+    one, so a customer who also subscribed with the same address hears it once.
+    Reads deposits through the reverse relation only: incidents import no deposits code.
+    """
+    when = {k: _when(v) for k, v in (extra or {}).items()}
+    titles = {"en": incident.title, **(incident.title_translations or {})}
+    rows = (
+        incident.deposits.exclude(customer=None)  # type: ignore[attr-defined]
+        .values_list("customer__email", "customer__phone", "customer__language")
+        .distinct()
+    )
+    count = 0
+    for email, phone, language in rows:
+        channel, address = ("email", email) if email else ("sms", phone)
+        if not address:
+            continue
+        try:
+            recipient = recipient_clean(Recipient(channel, address, language))
+        except ValidationError:
+            continue  # an unusable address copied from the core system
+        text = text_in(texts or {}, language)
+        title = text_in(titles, language)
+        notify(
+            kind=kind,
+            recipients=[recipient],
+            context={
+                "incident_reference": incident.reference,
+                "incident_title": title,
+                "message": text,
+                "started_at": _when(incident.impact_started_at),
+                "restored_at": _when(incident.restored_at),
+                "reference": incident.reference,
+                "title": title,
+                "text": text,
+                "status_url": absolute_url(reverse("status")),
+                **when,
+            },
             dedupe_key=f"incident:{incident.reference}:{event}",
             subject_refs=[f"incident:{incident.reference}"],
             supersede_key=supersede_key,

@@ -12,7 +12,11 @@ from outage_desk.audit import audit_record
 from outage_desk.models import User
 
 from ..models import Audience, BankContact, Incident, IncidentUpdate, Subscriber
-from .common import incident_notify_subscribers, status_cache_invalidate
+from .common import (
+    incident_notify_depositors,
+    incident_notify_subscribers,
+    status_cache_invalidate,
+)
 from .lifecycle import FINAL_STATUSES, incident_lock, incident_transition
 from .review import feedback_url
 
@@ -143,6 +147,14 @@ def _notify(*, incident: Incident, update: IncidentUpdate) -> None:
         extra={"eta": update.eta},
         supersede_key=f"incident:{incident.reference}:eta",
         extra_for=feedback if kind == NoticeKind.RESOLVED else None,
+    )
+    sent += incident_notify_depositors(
+        incident=incident,
+        kind=kind,
+        event=f"update:{update.pk}",
+        texts=update.texts,
+        extra={"eta": update.eta},
+        supersede_key=f"incident:{incident.reference}:eta",
     )
     if sent and incident.first_notice_at is None:
         incident.first_notice_at = timezone.now()

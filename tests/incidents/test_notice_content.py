@@ -43,3 +43,33 @@ def test_an_eta_update_shows_the_message_and_the_eta(db, lead):
     assert "The bank is failing over to its second site." in notice.body
     assert eta.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") in notice.body
     assert "Card payments down" in notice.subject + notice.body
+
+
+def test_an_update_reaches_subscribers_and_depositors_each_once(db, lead):
+    from tests.deposits.factories import DepositFactory
+    from tests.factories import CustomerFactory
+
+    incident = incident_open(title="Card payments down", opened_by=lead)
+    both = CustomerFactory(email="both@example.com", phone="", language="zh-hans")
+    only_sms = CustomerFactory(email="", phone="+447700900555", language="en")
+    SubscriberFactory(channel="email", address="both@example.com", language="zh-hans")
+    for customer in (both, both, only_sms):  # two deposits from one customer
+        DepositFactory(incident=incident, customer=customer, account=customer.account)
+    contact = BankContactFactory(incident=incident)
+
+    incident_update_post(
+        incident=incident,
+        audience=Audience.PUBLIC,
+        texts={"en": "Back within the hour.", "zh-hans": "一小时内恢复。"},
+        author=lead,
+        eta=timezone.now() + dt.timedelta(hours=1),
+        eta_source=contact,
+        notify_customers=True,
+    )
+
+    notices = Notice.objects.filter(kind="eta_update")
+    assert sorted(notices.values_list("channel", "recipient")) == [
+        ("email", "both@example.com"),
+        ("sms", "+447700900555"),
+    ]
+    assert "一小时内恢复。" in notices.get(channel="email").body
