@@ -16,9 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from deposits.models import Deposit
+from deposits.services.capture import (
+    deposit_event_publish,
+    deposit_notice_context,
+    deposit_notice_recipients,
+)
 from incidents.models import Incident
-from notifications.models import Channel
-from notifications.services import Recipient, notify
+from notifications.services import notify
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 
@@ -325,11 +329,25 @@ def match_confirm(*, match: Match, actor: User | None) -> Match:
         .select_related("customer")
         .order_by("pk")
     )
-    Deposit.objects.filter(
-        pk__in=[d.pk for d in deposits], status__in=_CONFIRMABLE
-    ).update(status=Deposit.Status.CONFIRMED)
+    confirmable = set(
+        Deposit.objects.filter(
+            pk__in=[d.pk for d in deposits], status__in=_CONFIRMABLE
+        ).values_list("pk", flat=True)
+    )
+    Deposit.objects.filter(pk__in=confirmable).update(status=Deposit.Status.CONFIRMED)
     for deposit in deposits:
+        if deposit.pk not in confirmable:
+            continue
+        deposit.status = Deposit.Status.CONFIRMED
         _notify_confirmed(deposit)
+        deposit_event_publish(deposit=deposit, event="deposit.confirmed")
+        # Each deposit's own state change, for its history and the impact figures.
+        audit_record(
+            action="deposit.confirmed",
+            obj=deposit,
+            actor=actor,
+            data={"status": "confirmed", "match": match.pk},
+        )
     audit_record(
         action="reconciliation.match_confirmed",
         obj=match,
@@ -374,27 +392,20 @@ def matches_auto_confirm(*, run: ReconciliationRun, min_score: int) -> int:
 
 
 def _notify_confirmed(deposit: Deposit) -> None:
-    customer = deposit.customer
-    if customer is None:
-        return
-    recipients = []
-    if customer.email:
-        recipients.append(Recipient(Channel.EMAIL, customer.email, customer.language))
-    if customer.phone:
-        recipients.append(Recipient(Channel.SMS, customer.phone, customer.language))
+    """The customer's "deposit confirmed" notice; unusable addresses are skipped."""
+    recipients = deposit_notice_recipients(deposit.customer)
     if not recipients:
         return
     notify(
         kind="deposit_confirmed",
         recipients=recipients,
-        context={
-            "receipt_number": deposit.receipt_number,
-            "amount": deposit.amount,
-            "currency": deposit.currency,
-            "customer_name": customer.name,
-        },
+        context=deposit_notice_context(deposit),
         dedupe_key=f"deposit:{deposit.pk}:confirmed",
-        subject_refs=[f"deposit:{deposit.pk}"],
+        subject_refs=[
+            f"deposit:{deposit.pk}",
+            f"incident:{deposit.incident_id}",
+            f"customer:{deposit.customer_id}",
+        ],
     )
 
 

@@ -253,7 +253,11 @@ def _deposit_notify(deposit: Deposit, *, kind: str, event: str) -> None:
             recipients=recipients,
             context=deposit_notice_context(deposit),
             dedupe_key=f"deposit:{deposit.pk}:{event}",
-            subject_refs=[f"deposit:{deposit.pk}", f"incident:{deposit.incident_id}"],
+            subject_refs=[
+                f"deposit:{deposit.pk}",
+                f"incident:{deposit.incident_id}",
+                f"customer:{deposit.customer_id}",
+            ],
         )
 
 

@@ -346,3 +346,18 @@ def test_a_stale_version_is_refused(world, finance, finance2):
         r.case_reopen(case=case, actor=finance2, version=seen)
     assert r.ERROR_STALE in error.value.messages
     assert snapshot() == before
+
+
+def test_confirming_a_match_writes_each_deposits_own_audit_event(world, finance):
+    from outage_desk.models import AuditEvent
+    from reconciliation.services import match_confirm
+
+    match_confirm(match=Match.objects.get(kind="reference"), actor=finance)
+
+    event = AuditEvent.objects.get(
+        action="deposit.confirmed", object_id=str(world["ref"].pk)
+    )
+    assert event.data["status"] == "confirmed"
+    assert event.actor == finance
+    world["ref"].refresh_from_db()
+    assert world["ref"].status == Deposit.Status.CONFIRMED
