@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from deposits.models import Deposit
 from tests.browser.conftest import check_page, login, set_language
@@ -51,7 +52,7 @@ def test_a_clerk_records_and_a_supervisor_approves(
     page.get_by_test_id("saved").locator("a").click()
     page.get_by_test_id("receipt").wait_for()
     assert page.get_by_test_id("amount").inner_text() == "250.00 GBP"
-    assert page.locator("[data-print]").is_visible()
+    expect(page.locator("[data-print]")).to_be_visible()
     check_page(page, shot=f"clerk-receipt-{language}")
     pdf = page.request.get(f"{page.base_url}/deposits/{small.pk}/receipt.pdf")
     assert pdf.headers["content-type"] == "application/pdf"

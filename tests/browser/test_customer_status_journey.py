@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from incidents.models import Subscriber
 from notifications.models import Notice
@@ -44,5 +45,5 @@ def test_a_customer_subscribes_from_a_phone(make_page, db, language):
 
     subscriber.refresh_from_db()
     assert subscriber.confirmed_at is not None
-    assert page.locator("main .alert-success").is_visible()
+    expect(page.locator("main .alert-success")).to_be_visible()
     check_page(page, shot=f"customer-confirmed-{language}")

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from deposits.models import Deposit
 from impact.aftermath import incident_aftermath_run
@@ -64,7 +65,7 @@ def test_a_lead_reads_the_impact_dashboard(make_page, outage, language):
 
     page.goto(f"{page.base_url}/impact/{REF}/")
 
-    assert page.get_by_test_id("headline").is_visible()
+    expect(page.get_by_test_id("headline")).to_be_visible()
     # the charts drew (Chart.js sizes each canvas)
     page.wait_for_function(
         "document.getElementById('chart-deposits').getAttribute('style') !== null"
@@ -87,7 +88,7 @@ def test_a_lead_reads_the_review_and_finance_approves_offers(make_page, outage):
     login(finance_page, "erin")
     finance_page.goto(f"{finance_page.base_url}/impact/{REF}/review/")
     finance_page.get_by_test_id("approve-offers").click()
-    assert finance_page.get_by_text("8 offers approved and sent.").is_visible()
+    expect(finance_page.get_by_text("8 offers approved and sent.")).to_be_visible()
     assert not CompensationOffer.objects.filter(status="proposed").exists()
     check_page(finance_page, shot="impact-review-approved-en")
 
@@ -99,4 +100,4 @@ def test_a_customer_answers_the_feedback_question(make_page, outage):
     check_page(page, shot="impact-feedback-zh-hans")
     page.get_by_label("满意", exact=True).check()
     page.get_by_role("button", name="发送").click()
-    assert page.get_by_test_id("thanks").is_visible()
+    expect(page.get_by_test_id("thanks")).to_be_visible()

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from incidents.models import BankContact, Incident, IncidentUpdate, RoleAssignment
 from tests.browser.conftest import check_page, login, set_language
@@ -28,7 +29,7 @@ def test_a_lead_runs_the_first_hour_of_an_outage(make_page, lead, clerk, languag
     form.locator("button[type=submit]").click()
     page.wait_for_url("**/incidents/INC-*/")
     incident = Incident.objects.get()
-    assert page.get_by_test_id("status").is_visible()
+    expect(page.get_by_test_id("status")).to_be_visible()
 
     # Assign outage roles.
     for role in ("phone_desk", "bank_liaison"):
