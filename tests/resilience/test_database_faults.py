@@ -179,10 +179,12 @@ def test_postgresql_restarted_during_captures(procs, private_postgres):
     assert done.is_set()
 
     # then: failures were clean 503s (or no answer while a worker restarted),
-    # never a 500; every capture recorded exactly once and whole
+    # never a 500; every capture recorded exactly once and whole. A 200 is a retry
+    # whose first attempt committed the deposit but not its stored answer: the
+    # deposit's UUID finds it and it is returned, not recorded again.
     statuses = Counter(r.status for r in replies)
     assert 500 not in statuses
-    assert set(statuses) <= {0, 201, 503}, statuses
+    assert set(statuses) <= {0, 200, 201, 503}, statuses
     assert all(
         r.body.get("error", {}).get("code") == "database_unavailable"
         for r in replies
