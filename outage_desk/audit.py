@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
-from .models import AuditChainHead, AuditEvent, User
+from .models import AUDIT_CHAINS, AuditChainHead, AuditEvent, User
 
 GENESIS_HASH = "0" * 64
 
@@ -34,17 +35,22 @@ def _event_digest(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _head_lock() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+def audit_chain_of(object_type: str, object_id: str) -> int:
+    """The chain that holds every event of one object (1..AUDIT_CHAINS)."""
+    return 1 + zlib.crc32(f"{object_type}:{object_id}".encode()) % AUDIT_CHAINS
+
+
+def _head_lock(chain: int) -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(id=chain).first()
     if head is None:
         head, _created = AuditChainHead.objects.select_for_update().get_or_create(
-            id=1, defaults={"last_hash": GENESIS_HASH}
+            id=chain, defaults={"last_hash": GENESIS_HASH}
         )
     return head
 
 
 # No savepoint: an append that fails fails the caller's whole transaction anyway, and
-# the two extra round trips would be spent holding the chain's global lock.
+# the two extra round trips would be spent holding the chain's lock.
 @transaction.atomic(savepoint=False)
 def audit_record(
     *,
@@ -55,8 +61,9 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain; call it last in the writing transaction."""
     # Everything that needs no lock is prepared first: the head row's lock orders
-    # appends across every process and is held until the caller's commit, so the
-    # locked part is three statements (lock the head, insert, move the head).
+    # appends to the object's chain across every process and is held until the
+    # caller's commit, so the locked part is three statements (lock the head,
+    # insert, move the head). Writes about other objects mostly use other chains.
     # Round-trip the data through JSON so the stored form is what gets hashed.
     clean = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     now = timezone.now()
@@ -68,7 +75,9 @@ def audit_record(
         "object_id": str(obj.pk),
         "data": clean,
     }
+    chain = audit_chain_of(fields["object_type"], fields["object_id"])
     event = AuditEvent(
+        chain=chain,
         created_at=now,
         actor=actor,
         action=action,
@@ -76,11 +85,11 @@ def audit_record(
         object_id=fields["object_id"],
         data=clean,
     )
-    head = _head_lock()
+    head = _head_lock(chain)
     event.prev_hash = head.last_hash
     event.hash = _event_digest(prev_hash=head.last_hash, **fields)
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(id=1).update(
+    AuditChainHead.objects.filter(id=chain).update(
         last_hash=event.hash, last_event_id=event.pk
     )
     return event
@@ -93,22 +102,36 @@ class AuditBreak:
 
 
 def audit_verify(*, chunk_size: int = 5000) -> tuple[int, AuditBreak | None]:
-    """Walk the chain in order; return how many events were checked and the first break."""
-    prev_hash = GENESIS_HASH
+    """Walk every chain in event order; return how many events were checked and the
+    first break (the lowest event id that does not verify, or a chain's missing end).
+    """
+    prev_hash: dict[int, str] = {}
+    last_id: dict[int, int] = {}
     checked = 0
-    last_id = 0
-    fields = ("id", "created_at", "actor_id", "action", "object_type", "object_id")
+    fields = ("id", "chain", "created_at", "actor_id", "action", "object_type")
     rows = AuditEvent.objects.order_by("pk").values_list(
-        *fields, "data", "prev_hash", "hash"
+        *fields, "object_id", "data", "prev_hash", "hash"
     )
     for row in rows.iterator(chunk_size=chunk_size):
-        pk, created_at, actor_id, action, otype, oid, data, stored_prev, stored = row
-        if stored_prev != prev_hash:
+        (
+            pk,
+            chain,
+            created_at,
+            actor_id,
+            action,
+            otype,
+            oid,
+            data,
+            stored_prev,
+            stored,
+        ) = row
+        before = prev_hash.get(chain, GENESIS_HASH)
+        if stored_prev != before:
             return checked, AuditBreak(
                 pk, "prev_hash does not match the event before it"
             )
         expected = _event_digest(
-            prev_hash=prev_hash,
+            prev_hash=before,
             created_at=created_at.isoformat(),
             actor_id=actor_id,
             action=action,
@@ -118,9 +141,17 @@ def audit_verify(*, chunk_size: int = 5000) -> tuple[int, AuditBreak | None]:
         )
         if expected != stored:
             return checked, AuditBreak(pk, "content does not match its hash")
-        prev_hash, last_id = stored, pk
+        prev_hash[chain], last_id[chain] = stored, pk
         checked += 1
-    head = AuditChainHead.objects.filter(id=1).first()
-    if head and (head.last_hash != prev_hash or head.last_event_id != last_id):
-        return checked, AuditBreak(head.last_event_id, "the newest events are missing")
+    heads = {head.id: head for head in AuditChainHead.objects.all()}
+    for chain in sorted(set(heads) | set(prev_hash)):
+        head = heads.get(chain)
+        if head is None or (
+            head.last_hash != prev_hash.get(chain, GENESIS_HASH)
+            or head.last_event_id != last_id.get(chain, 0)
+        ):
+            return checked, AuditBreak(
+                head.last_event_id if head else last_id[chain],
+                "the newest events are missing",
+            )
     return checked, None

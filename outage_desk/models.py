@@ -76,6 +76,8 @@ class AuditEvent(AppendOnlyModel):
     object_type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
     data = models.JSONField(default=dict)
+    # Which of the AUDIT_CHAINS chains links this event (see AuditChainHead).
+    chain = models.PositiveSmallIntegerField(default=1)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -87,8 +89,14 @@ class AuditEvent(AppendOnlyModel):
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
 
 
+# Events are spread over this many hash chains by the object they describe, so
+# writes about different objects do not queue behind one lock; every event of one
+# object is in one chain, in order.
+AUDIT_CHAINS = 64
+
+
 class AuditChainHead(models.Model):
-    """A single row holding the newest hash; locking it serialises appends to the chain."""
+    """The newest hash of one chain; locking it orders appends to that chain."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_hash = models.CharField(max_length=64)
@@ -97,7 +105,8 @@ class AuditChainHead(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(id=1), name="audit_head_singleton"
+                condition=models.Q(id__gte=1, id__lte=AUDIT_CHAINS),
+                name="audit_head_chain_range",
             )
         ]
 

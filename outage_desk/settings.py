@@ -376,6 +376,9 @@ NOTICE_RATE_LIMITS = {
 NOTICE_TASK_QUEUE = env.str("NOTICE_TASK_QUEUE", default="celery")
 # The on-commit nudge's broker; empty: CELERY_BROKER_URL.
 NOTICE_NUDGE_BROKER_URL = env.str("NOTICE_NUDGE_BROKER_URL", default="")
+# A process nudges at most once per this many seconds; commits in between share
+# one trailing nudge (a woken worker sends every due notice).
+NOTICE_NUDGE_MIN_INTERVAL = env.float("NOTICE_NUDGE_MIN_INTERVAL", default=0.25)
 # Who hears about notices that failed for good; empty: staff who may resend them.
 NOTICE_FAILURE_ALERT_EMAILS = env.list("NOTICE_FAILURE_ALERT_EMAILS", default=[])
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.FileSmsBackend")

@@ -21,6 +21,8 @@ from .settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Every commit nudges at once, so tests see their nudge without waiting.
+NOTICE_NUDGE_MIN_INTERVAL = 0.0
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -56,7 +56,7 @@ def api_token_revoke(*, token: ApiToken, by: User) -> ApiToken:
 def api_token_authenticate(key: str) -> ApiToken | None:
     """The active token with this key, or None."""
     return (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user__branch")
         .filter(key_hash=token_hash(key), revoked_at__isnull=True, user__is_active=True)
         .first()
     )

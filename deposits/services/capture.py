@@ -245,10 +245,13 @@ def deposit_notice_context(deposit: Deposit) -> dict[str, Any]:
     }
 
 
-def _deposit_notify(deposit: Deposit, *, kind: str, event: str) -> None:
+def _deposit_notify(
+    deposit: Deposit, *, kind: str, event: str, fresh: bool = False
+) -> None:
     recipients = deposit_notice_recipients(deposit.customer)
     if recipients:
         notify(
+            fresh=fresh,
             kind=kind,
             recipients=recipients,
             context=deposit_notice_context(deposit),
@@ -261,12 +264,14 @@ def _deposit_notify(deposit: Deposit, *, kind: str, event: str) -> None:
         )
 
 
-def deposit_event_publish(*, deposit: Deposit, event: str) -> None:
+def deposit_event_publish(*, deposit: Deposit, event: str, fresh: bool = False) -> None:
     """Tell integrators' webhooks about a deposit (``deposit.recorded``, ``.confirmed``).
 
-    The payload is what the API returns for a deposit, less the payer's name.
+    The payload is what the API returns for a deposit, less the payer's name;
+    ``fresh``: the deposit was inserted in this transaction (see ``notify()``).
     """
     webhook_event_publish(
+        fresh=fresh,
         event=event,
         data={
             "id": deposit.pk,
@@ -348,8 +353,13 @@ def deposit_insert(
         return _replay_or_conflict(existing, _submitted(fields)), False
     for checked in evidence:
         evidence_store(deposit=deposit, checked=checked, uploaded_by=recorded_by)
-    _deposit_notify(deposit, kind=NoticeKind.DEPOSIT_RECEIVED, event="received")
-    deposit_event_publish(deposit=deposit, event=NoticeKind.EVENT_DEPOSIT_RECORDED)
+    # The deposit row is new in this transaction: no notice of it can exist yet.
+    _deposit_notify(
+        deposit, kind=NoticeKind.DEPOSIT_RECEIVED, event="received", fresh=True
+    )
+    deposit_event_publish(
+        deposit=deposit, event=NoticeKind.EVENT_DEPOSIT_RECORDED, fresh=True
+    )
     audit_record(
         action="deposit.recorded",
         obj=deposit,

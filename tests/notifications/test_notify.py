@@ -267,6 +267,27 @@ def test_a_fan_out_of_many_calls_in_one_transaction_nudges_once(
     assert Notice.objects.count() == 5
 
 
+def test_commits_inside_the_interval_share_one_trailing_nudge(settings, monkeypatch):
+    from notifications.services import outbox
+
+    settings.NOTICE_NUDGE_MIN_INTERVAL = 0.3
+    calls = []
+    monkeypatch.setattr("notifications.tasks.notices_nudge", lambda: calls.append(1))
+    monkeypatch.setattr(outbox, "_nudge_last", 0.0)
+
+    outbox._nudge_after_commit()  # the first nudges at once
+    assert calls == [1]
+    for _ in range(5):  # the next five come inside the interval
+        outbox._nudge_after_commit()
+    assert calls == [1]
+    trailing = outbox._nudge_trailing
+    assert trailing is not None
+    trailing.join(timeout=5)
+
+    assert calls == [1, 1]  # one trailing nudge for all five
+    assert outbox._nudge_trailing is None
+
+
 def test_the_nudge_swallows_an_unreachable_broker(settings):
     from notifications.tasks import notices_nudge
     from tests.notifications.conftest import free_port

@@ -1,9 +1,12 @@
+import threading
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from incidents.services import incident_open
+from outage_desk.audit import audit_chain_of, audit_record
 from outage_desk.db.append_only import append_only_triggers_present, bypass_append_only
 from outage_desk.models import ERROR_APPEND_ONLY, AuditEvent
 
@@ -16,9 +19,13 @@ def tamper(sql: str, params: list) -> None:
 
 @pytest.fixture
 def chain(db):
-    for n in range(5):
-        incident_open(title=f"Outage {n}")
-    return list(AuditEvent.objects.order_by("pk"))
+    """Five events about one object: one chain of five links."""
+    incident = incident_open(title="Outage")
+    for n in range(4):
+        audit_record(action="incident.noted", obj=incident, data={"n": n})
+    events = list(AuditEvent.objects.order_by("pk"))
+    assert len({event.chain for event in events}) == 1
+    return events
 
 
 def test_verify_audit_passes_on_an_intact_chain(chain, capsys):
@@ -93,3 +100,35 @@ def test_postgresql_refuses_update_and_delete_of_audit_events(chain):
                 cursor.execute(sql, [chain[0].pk])
 
     assert AuditEvent.objects.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appends_about_other_objects_do_not_wait_for_an_open_transaction():
+    """Each object's events go to its own chain: one writer holding its chain's
+    lock does not hold up a writer about an object of another chain."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    first = incident_open(title="Held")
+    other = next(
+        inc
+        for inc in (incident_open(title=f"Other {n}") for n in range(20))
+        if audit_chain_of("incidents.incident", str(inc.pk))
+        != audit_chain_of("incidents.incident", str(first.pk))
+    )
+    done = threading.Event()
+
+    def append_elsewhere():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            audit_record(action="incident.noted", obj=other)
+        connection.close()
+        done.set()
+
+    with transaction.atomic():
+        audit_record(action="incident.noted", obj=first)  # holds first's chain
+        thread = threading.Thread(target=append_elsewhere)
+        thread.start()
+        thread.join(timeout=10)
+        assert done.is_set()
+    call_command("verify_audit")

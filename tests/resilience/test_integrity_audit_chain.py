@@ -150,13 +150,47 @@ def test_one_altered_byte_of_data_is_named(workload, request):
 
 def test_a_deleted_row_is_named_by_the_link_after_it(workload, request):
     rng = random.Random(request.node.callspec.id + "delete")
-    position = rng.randrange(1, len(workload) - 1)
-    tamper("DELETE FROM outage_desk_auditevent WHERE id = %s", [workload[position]])
+    chains = dict(AuditEvent.objects.values_list("pk", "chain"))
+    # An event with a later one in its own chain: that later link names the break.
+    followed = [
+        pk
+        for i, pk in enumerate(workload[1:-1], start=1)
+        if any(chains[later] == chains[pk] for later in workload[i + 1 :])
+    ]
+    victim = rng.choice(followed)
+    after = next(
+        pk for pk in workload if pk > victim and chains[pk] == chains[victim]
+    )
+    tamper("DELETE FROM outage_desk_auditevent WHERE id = %s", [victim])
 
     with pytest.raises(CommandError) as exc:
         call_command("verify_audit")
 
+    verified = workload.index(after) - 1  # every earlier event but the deleted one
     assert str(exc.value) == (
-        f"Audit chain broken at event #{workload[position + 1]}: prev_hash does not "
-        f"match the event before it ({position} events verified before it)."
+        f"Audit chain broken at event #{after}: prev_hash does not "
+        f"match the event before it ({verified} events verified before it)."
     )
+
+
+def test_deleting_the_newest_event_of_a_chain_is_named(workload, request):
+    rng = random.Random(request.node.callspec.id + "newest")
+    chains = dict(AuditEvent.objects.values_list("pk", "chain"))
+    newest = {chains[pk]: pk for pk in workload}  # the last event of each chain
+    victim = rng.choice(sorted(newest.values()))
+    tamper("DELETE FROM outage_desk_auditevent WHERE id = %s", [victim])
+
+    checked, broken = audit_verify()
+
+    assert (checked, broken.event_id) == (len(workload) - 1, victim)
+    assert broken.reason == "the newest events are missing"
+
+
+def test_events_of_one_object_share_a_chain_and_objects_spread_over_chains(workload):
+    rows = AuditEvent.objects.values_list("object_type", "object_id", "chain")
+    by_object: dict[tuple[str, str], set[int]] = {}
+    for otype, oid, chain in rows:
+        by_object.setdefault((otype, oid), set()).add(chain)
+
+    assert all(len(chains) == 1 for chains in by_object.values())
+    assert len({c for chains in by_object.values() for c in chains}) > 8
