@@ -1,6 +1,7 @@
 """Writes for deposits. Every state change appends an audit event in its transaction."""
 
 import datetime as dt
+import hashlib
 import logging
 import time
 import uuid
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from psycopg2.errors import DeadlockDetected, SerializationFailure
@@ -316,35 +317,31 @@ def deposit_insert(
 ) -> tuple[Deposit, bool]:
     """Insert a validated deposit exactly once; the shared core of capture and import.
 
-    Runs inside the caller's transaction. The receipt counter's row lock orders
-    every capture of a branch, so after taking it a concurrent insert of the same
-    UUID is already visible; the savepoint catches the rare remaining race. The
-    possible-duplicate check runs under the same lock, after the UUID check, so a
-    concurrent retry of this very deposit is never mistaken for a duplicate.
-    Work that needs no lock is done before taking it, to keep it short.
+    Runs inside the caller's transaction. Locks are narrow and taken late: the
+    possible-duplicate check holds a lock on what makes two deposits alike (their
+    account and amount, their reference), so two clerks entering one deposit at
+    once are ordered while unrelated captures are not; the branch's receipt
+    counter row is locked only from the number's allocation to the commit. The
+    number and the row are written in one savepoint, so a concurrent insert of the
+    same UUID that wins the race takes no number from the loser.
     """
     branch = fields["branch"]
     status = _status_for(
         branch=branch, amount=fields["amount"], currency=fields["currency"]
     )
-    counter = _receipt_counter_lock(branch=branch)
+    if check_duplicates:
+        _duplicate_lock(fields)
     existing, candidates = _same_uuid_and_duplicates(fields, check_duplicates)
     if existing is not None:
         return _replay_or_conflict(existing, _submitted(fields)), False
     if candidates:
         raise DuplicateSuspectedError(candidates=candidates)
-    if receipt_number is None:
-        number = receipt_number_allocate(branch=branch, counter=counter)
-    else:
-        _receipt_counter_raise_to(
-            branch=branch, counter=counter, receipt_number=receipt_number
-        )
-        number = receipt_number
-    deposit = Deposit(
-        **fields, receipt_number=number, recorded_by=recorded_by, status=status
-    )
+    deposit = Deposit(**fields, recorded_by=recorded_by, status=status)
     try:
         with transaction.atomic():
+            deposit.receipt_number = _receipt_number_take(
+                branch=branch, receipt_number=receipt_number
+            )
             deposit.save(force_insert=True)
     except IntegrityError:
         existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
@@ -367,6 +364,60 @@ def deposit_insert(
         data=deposit_audit_data(deposit),
     )
     return deposit, True
+
+
+def _receipt_number_take(*, branch: Branch, receipt_number: str | None) -> str:
+    """The receipt number for a new deposit; its counter row stays locked to commit.
+
+    A number of our own is the counter's next, taken in one statement; an imported
+    number is kept as it is and moves the counter past it.
+    """
+    if receipt_number is not None:
+        counter = _receipt_counter_lock(branch=branch)
+        _receipt_counter_raise_to(
+            branch=branch, counter=counter, receipt_number=receipt_number
+        )
+        return receipt_number
+    table = ReceiptCounter._meta.db_table  # the model's own name, not input
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (branch_id, last_number) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (branch_id) DO UPDATE SET last_number = {table}.last_number + 1 "
+            "RETURNING last_number",
+            [branch.pk],
+        )
+        (number,) = cursor.fetchone()
+    return receipt_number_format(branch=branch, number=number)
+
+
+def _duplicate_lock(fields: dict[str, Any]) -> None:
+    """Order concurrent captures that could be duplicates of each other.
+
+    A transaction-scoped advisory lock on the branch's (account, amount, currency)
+    and on its reference: the second of two alike captures waits for the first to
+    commit, then its duplicate check sees it. PostgreSQL only (elsewhere writes
+    are serialised anyway).
+    """
+    if connection.vendor != "postgresql":
+        return
+    branch = fields["branch"].pk
+    names = [
+        f"deposit:{branch}:{fields['account']}:{fields['amount']}:{fields['currency']}"
+    ]
+    if fields["reference"]:
+        names.append(f"deposit-ref:{branch}:{fields['reference']}")
+    keys = sorted({_lock_key(name) for name in names})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
+            [keys],
+        )
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key for a name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _same_uuid_and_duplicates(

@@ -131,13 +131,58 @@ def test_two_clerks_entering_one_deposit_at_once_leave_one_and_a_warning(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_receipt_allocation_locks_the_counter_row(incident, branch, clerk):
-    from django.test.utils import CaptureQueriesContext
+def test_the_receipt_counter_row_stays_locked_until_the_capture_commits(
+    incident, branch, clerk, monkeypatch
+):
+    from django.db import DatabaseError
 
-    with CaptureQueriesContext(connection) as queries:
-        deposit_record(
-            **capture_kwargs(incident=incident, branch=branch, recorded_by=clerk)
+    from deposits.services import capture
+
+    inside, release = threading.Event(), threading.Event()
+    real_audit_record = capture.audit_record
+
+    def audit_record_then_hold(**kwargs):
+        event = real_audit_record(**kwargs)
+        inside.set()  # the capture's last write is done; its commit is held
+        release.wait(timeout=10)
+        return event
+
+    deposit_record(  # the branch's counter row exists from its first capture
+        **capture_kwargs(
+            incident=incident, branch=branch, recorded_by=clerk, reference="first"
         )
+    )
+    monkeypatch.setattr(capture, "audit_record", audit_record_then_hold)
 
-    locking = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
-    assert any("deposits_receiptcounter" in sql for sql in locking)
+    def lock_the_counter():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT last_number FROM deposits_receiptcounter "
+                "WHERE branch_id = %s FOR UPDATE NOWAIT",
+                [branch.pk],
+            )
+            return cursor.fetchone()[0]
+
+    def record():
+        try:
+            deposit_record(
+                **capture_kwargs(
+                    incident=incident,
+                    branch=branch,
+                    recorded_by=clerk,
+                    client_uuid=uuid.uuid4(),
+                    account="GB00009999",
+                )
+            )
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=record)
+    thread.start()
+    assert inside.wait(timeout=10)
+    with pytest.raises(DatabaseError, match="could not obtain lock"):
+        lock_the_counter()
+    release.set()
+    thread.join()
+
+    assert lock_the_counter() == 2
