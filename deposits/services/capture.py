@@ -314,40 +314,54 @@ def deposit_insert(
     receipt_number: str | None,
     evidence: Sequence[CheckedFile] = (),
     check_duplicates: bool = False,
+    one_of_many: bool = False,
 ) -> tuple[Deposit, bool]:
     """Insert a validated deposit exactly once; the shared core of capture and import.
 
-    Runs inside the caller's transaction. Locks are narrow and taken late: the
-    possible-duplicate check holds a lock on what makes two deposits alike (their
-    account and amount, their reference), so two clerks entering one deposit at
-    once are ordered while unrelated captures are not; the branch's receipt
-    counter row is locked only from the number's allocation to the commit. The
-    number and the row are written in one savepoint, so a concurrent insert of the
-    same UUID that wins the race takes no number from the loser.
+    ``one_of_many``: one row of a file loaded in one transaction, which takes no
+    advisory locks (thousands would exhaust PostgreSQL's lock table) and relies
+    on the unique constraint for a concurrent insert of its UUID.
+
+    Runs inside the caller's transaction. Locks are narrow and taken late: a
+    lock on the client UUID and on what makes two deposits alike (their account
+    and amount, their reference) orders the submissions that could be one
+    deposit, so a retry finds the first one committed and two clerks entering one
+    deposit at once get the duplicate warning, while unrelated captures do not
+    wait; the branch's receipt counter row is locked only from the number's
+    allocation to the commit, and no number is taken by a submission that turns
+    out to be a replay.
     """
     branch = fields["branch"]
     status = _status_for(
         branch=branch, amount=fields["amount"], currency=fields["currency"]
     )
-    if check_duplicates:
-        _duplicate_lock(fields)
+    locked = not one_of_many and _capture_lock(
+        fields, check_duplicates=check_duplicates
+    )
     existing, candidates = _same_uuid_and_duplicates(fields, check_duplicates)
     if existing is not None:
         return _replay_or_conflict(existing, _submitted(fields)), False
     if candidates:
         raise DuplicateSuspectedError(candidates=candidates)
     deposit = Deposit(**fields, recorded_by=recorded_by, status=status)
-    try:
-        with transaction.atomic():
-            deposit.receipt_number = _receipt_number_take(
-                branch=branch, receipt_number=receipt_number
-            )
-            deposit.save(force_insert=True)
-    except IntegrityError:
-        existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
-        if existing is None:
-            raise
-        return _replay_or_conflict(existing, _submitted(fields)), False
+    if locked:
+        # No one else can insert this UUID until we commit: no savepoint needed.
+        deposit.receipt_number = _receipt_number_take(
+            branch=branch, receipt_number=receipt_number
+        )
+        deposit.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                deposit.receipt_number = _receipt_number_take(
+                    branch=branch, receipt_number=receipt_number
+                )
+                deposit.save(force_insert=True)
+        except IntegrityError:
+            existing = Deposit.objects.filter(client_uuid=fields["client_uuid"]).first()
+            if existing is None:
+                raise
+            return _replay_or_conflict(existing, _submitted(fields)), False
     for checked in evidence:
         evidence_store(deposit=deposit, checked=checked, uploaded_by=recorded_by)
     # The deposit row is new in this transaction: no notice of it can exist yet.
@@ -390,28 +404,33 @@ def _receipt_number_take(*, branch: Branch, receipt_number: str | None) -> str:
     return receipt_number_format(branch=branch, number=number)
 
 
-def _duplicate_lock(fields: dict[str, Any]) -> None:
-    """Order concurrent captures that could be duplicates of each other.
+def _capture_lock(fields: dict[str, Any], *, check_duplicates: bool) -> bool:
+    """Order the concurrent captures that could be one deposit; True if locked.
 
-    A transaction-scoped advisory lock on the branch's (account, amount, currency)
-    and on its reference: the second of two alike captures waits for the first to
-    commit, then its duplicate check sees it. PostgreSQL only (elsewhere writes
-    are serialised anyway).
+    Transaction-scoped advisory locks on the client UUID and, when duplicates are
+    checked, on the branch's (account, amount, currency) and its reference: the
+    second of two such captures waits for the first to commit, then its checks see
+    it. PostgreSQL only (elsewhere writes are serialised anyway, and a lost UUID
+    race is caught by the unique constraint).
     """
     if connection.vendor != "postgresql":
-        return
+        return False
     branch = fields["branch"].pk
-    names = [
-        f"deposit:{branch}:{fields['account']}:{fields['amount']}:{fields['currency']}"
-    ]
-    if fields["reference"]:
-        names.append(f"deposit-ref:{branch}:{fields['reference']}")
+    names = [f"deposit-uuid:{fields['client_uuid']}"]
+    if check_duplicates:
+        amount = format(fields["amount"].normalize(), "f")  # 10.0 and 10.00 alike
+        names.append(
+            f"deposit:{branch}:{fields['account']}:{amount}:{fields['currency']}"
+        )
+        if fields["reference"]:
+            names.append(f"deposit-ref:{branch}:{fields['reference']}")
     keys = sorted({_lock_key(name) for name in names})
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
             [keys],
         )
+    return True
 
 
 def _lock_key(name: str) -> int:

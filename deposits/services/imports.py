@@ -512,6 +512,7 @@ def _deposit_import_row(
             fields=fields,
             recorded_by=user,
             receipt_number=None if offline_uuid else row["receipt_number"],
+            one_of_many=True,
         )
     except DepositConflictError as exc:
         message = ERROR_OFFLINE_SENT_OTHERWISE % {"receipt": exc.deposit.receipt_number}
