@@ -15,7 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outage_desk.api.renderers import CSVRenderer, OctetStreamRenderer, PDFRenderer
+from outage_desk.api.renderers import (
+    CSVRenderer,
+    FileDownloadMixin,
+    OctetStreamRenderer,
+    PDFRenderer,
+)
 from outage_desk.models import User
 
 from .. import exports
@@ -221,7 +226,7 @@ class RoleEndView(IncidentMixin, APIView):
         return Response(s.RoleAssignmentSerializer(assignment).data)
 
 
-class BankContactEvidenceView(IncidentMixin, APIView):
+class BankContactEvidenceView(FileDownloadMixin, IncidentMixin, APIView):
     """The evidence file of one bank-contact entry, always as a download."""
 
     permission_classes = [IsAuthenticated, IncidentPermission]
@@ -262,7 +267,7 @@ def _export(incident: Incident, fmt: str) -> HttpResponse:
     return response
 
 
-class BankContactCsvView(IncidentMixin, APIView):
+class BankContactCsvView(FileDownloadMixin, IncidentMixin, APIView):
     """The bank-contact log as CSV (the same file as the staff page's export)."""
 
     permission_classes = [IsAuthenticated, IncidentPermission]
@@ -273,7 +278,7 @@ class BankContactCsvView(IncidentMixin, APIView):
         return _export(self.incident(), "csv")
 
 
-class BankContactPdfView(IncidentMixin, APIView):
+class BankContactPdfView(FileDownloadMixin, IncidentMixin, APIView):
     """The bank-contact log as PDF, for the incident review."""
 
     permission_classes = [IsAuthenticated, IncidentPermission]

@@ -39,3 +39,15 @@ class PDFRenderer(_FileRenderer):
 class OctetStreamRenderer(_FileRenderer):
     media_type = "application/octet-stream"
     format = "bin"
+
+
+class FileDownloadMixin:
+    """For views that serve a file: errors always come back as JSON (the documented
+    error shape), even when ``Accept`` or ``?format=`` asked for the file's type."""
+
+    def handle_exception(self, exc: Exception) -> Any:
+        response = super().handle_exception(exc)  # type: ignore[misc]
+        request = self.request  # type: ignore[attr-defined]
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+        return response

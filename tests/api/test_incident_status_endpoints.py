@@ -249,3 +249,13 @@ def test_subscribers_are_listed_masked_by_cursor_to_leads_only(lead, clerk):
     assert [s["channel"] for s in active["results"]] == ["sms", "email"]
     assert refused.status_code == 403
     assert Subscriber.objects.count() == 3
+
+
+@pytest.mark.parametrize("query", ["?format=csv", "?format=pdf", "?format=bin"])
+def test_export_errors_stay_json_whatever_format_is_asked(lead, query):
+    for path in ("bank-contacts.csv", "bank-contacts.pdf", "bank-contacts/1/evidence/"):
+        response = as_user(lead).get(f"/api/v1/incidents/INC-2026-0404/{path}{query}")
+
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"]["code"] == "not_found"
