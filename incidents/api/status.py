@@ -37,7 +37,9 @@ class _Perms(BasePermission):
 
 
 class BannerSerializer(serializers.ModelSerializer[StatusBanner]):
-    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
+    changed_by = serializers.SlugRelatedField(  # type: ignore[var-annotated]
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = StatusBanner
