@@ -161,6 +161,26 @@ def customer_search(
     return exact + list(rest)
 
 
+def customer_list_for_user(*, user: User, query: str = "") -> QuerySet[Customer]:
+    """Customers to page through: the search's rules (own branch and no branch, plus
+    a full account number at any branch) without its limit; all of them without text.
+    """
+    if not user.has_perm("deposits.view_customer"):
+        return Customer.objects.none()
+    scope = Q() if user.branch_id is None else Q(branch_id=user.branch_id)
+    if user.branch_id is not None:
+        scope |= Q(branch__isnull=True)
+    query = query.strip()
+    if query:
+        contains = (
+            Q(account__icontains=query)
+            | Q(name__icontains=query)
+            | Q(phone__icontains=query)
+        )
+        scope = (scope & contains) | Q(account__iexact=query)
+    return Customer.objects.filter(scope).select_related("branch")
+
+
 def customer_get_for_user(*, user: User, pk: int) -> Customer:
     """One customer of the user's branch (or of no branch); 404 for any other."""
     scope = Q() if user.branch_id is None else Q(branch_id=user.branch_id)

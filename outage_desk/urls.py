@@ -10,6 +10,7 @@ from . import account_views, views
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("outage_desk.api.urls")),
     path("incidents/", include("incidents.api.urls")),
+    path("status-page/", include("incidents.api.status_urls")),
     path("", include("deposits.api.urls")),
     path("reconciliation/", include("reconciliation.api.urls")),
     path("", include("notifications.api.urls")),

@@ -21,6 +21,7 @@ from deposits.models import Deposit
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 
+from .events import discrepancies_opened_publish
 from .finance_models import ApprovalRequest, Case, CaseNote, PostingBatch
 from .models import (
     Discrepancy,
@@ -183,6 +184,8 @@ def cases_open(*, run: ReconciliationRun) -> int:
             case.resolved_at = earlier.resolved_at
         cases.append(case)
     Case.objects.bulk_create(cases, batch_size=2000)
+    first_seen = [c for c in cases if c.signature not in decided]
+    discrepancies_opened_publish(run=run, cases=first_seen, deposits=dep, records=rec)
     carried = [c for c in cases if c.state == Case.State.RESOLVED]
     Discrepancy.objects.filter(pk__in=[c.discrepancy_id for c in carried]).update(
         status=Discrepancy.Status.RESOLVED

@@ -4,9 +4,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,11 +16,12 @@ from rest_framework.views import APIView
 from incidents.models import Incident
 from outage_desk.api.authentication import request_user
 from outage_desk.api.errors import ERROR_INVALID, ApiError
+from outage_desk.api.pagination import ApiCursorPagination
 from outage_desk.api.parsers import MultiPartParser
 from outage_desk.api.serializers import StrictInputMixin
 from outage_desk.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
-from ..models import DepositConflict
+from ..models import DepositConflict, DepositReversal
 from ..selectors import (
     conflict_get_for_user,
     conflict_list_open,
@@ -81,15 +83,19 @@ SUPERVISOR: list[type[BasePermission]] = [
 ]
 
 
-class ReversalPendingListView(APIView):
-    """Reversal requests waiting for a second supervisor (your branch)."""
+class ReversalPendingListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """Reversal requests waiting for a second supervisor (your branch), by cursor."""
 
     permission_classes = SUPERVISOR
+    serializer_class = ReversalSerializer
+    pagination_class = ApiCursorPagination
+    ordering_fields = ["requested_at"]
+    ordering = ["-requested_at", "-pk"]
 
-    @extend_schema(responses=ReversalSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        reversals = reversal_list_pending(user=request_user(request))[:200]
-        return Response(ReversalSerializer(reversals, many=True).data)
+    def get_queryset(self) -> QuerySet[DepositReversal]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return DepositReversal.objects.none()
+        return reversal_list_pending(user=request_user(self.request))
 
 
 class ReversalRejectView(APIView):
@@ -114,15 +120,19 @@ class ReversalRejectView(APIView):
         return Response(ReversalSerializer(reversal).data)
 
 
-class ConflictListView(APIView):
-    """Open UUID conflicts of your branch: the same client_uuid, other content."""
+class ConflictListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """Open UUID conflicts of your branch (same client_uuid, other content), by cursor."""
 
     permission_classes = SUPERVISOR
+    serializer_class = ConflictSerializer
+    pagination_class = ApiCursorPagination
+    ordering_fields = ["submitted_at"]
+    ordering = ["-submitted_at", "-pk"]
 
-    @extend_schema(responses=ConflictSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        conflicts = conflict_list_open(user=request_user(request))[:200]
-        return Response(ConflictSerializer(conflicts, many=True).data)
+    def get_queryset(self) -> QuerySet[DepositConflict]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return DepositConflict.objects.none()
+        return conflict_list_open(user=request_user(self.request))
 
 
 class ConflictResolveView(APIView):

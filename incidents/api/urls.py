@@ -19,6 +19,26 @@ urlpatterns = [
     ),
     path("<str:reference>/roles/", views.RoleListView.as_view(), name="incident-roles"),
     path(
+        "<str:reference>/roles/<int:pk>/end/",
+        views.RoleEndView.as_view(),
+        name="incident-role-end",
+    ),
+    path(
+        "<str:reference>/bank-contacts.csv",
+        views.BankContactCsvView.as_view(),
+        name="incident-bank-contacts-csv",
+    ),
+    path(
+        "<str:reference>/bank-contacts.pdf",
+        views.BankContactPdfView.as_view(),
+        name="incident-bank-contacts-pdf",
+    ),
+    path(
+        "<str:reference>/bank-contacts/<int:pk>/evidence/",
+        views.BankContactEvidenceView.as_view(),
+        name="incident-bank-contact-evidence",
+    ),
+    path(
         "<str:reference>/bank-contacts/",
         views.BankContactListView.as_view(),
         name="incident-bank-contacts",

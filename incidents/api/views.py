@@ -3,16 +3,27 @@
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outage_desk.api.renderers import (
+    CSVRenderer,
+    FileDownloadMixin,
+    OctetStreamRenderer,
+    PDFRenderer,
+)
 from outage_desk.models import User
 
+from .. import exports
 from ..models import BankContact, Incident, IncidentUpdate, RoleAssignment
 from ..selectors import incident_get_for_user
 from ..services import (
@@ -21,6 +32,7 @@ from ..services import (
     incident_transition,
     incident_update_post,
     role_assign,
+    role_release,
 )
 from . import serializers as s
 
@@ -200,3 +212,78 @@ class BankContactListView(IncidentMixin, generics.ListAPIView):  # type: ignore[
         return Response(
             s.BankContactSerializer(entry).data, status=status.HTTP_201_CREATED
         )
+
+
+class RoleEndView(IncidentMixin, APIView):
+    """End a role assignment (as the staff page's "end" button); ending twice is a no-op."""
+
+    permission_classes = [IsAuthenticated, IncidentPermission]
+
+    @extend_schema(request=None, responses=s.RoleAssignmentSerializer)
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        assignment = get_object_or_404(RoleAssignment, pk=pk, incident=self.incident())
+        assignment = role_release(assignment=assignment, actor=_user(request))
+        return Response(s.RoleAssignmentSerializer(assignment).data)
+
+
+class BankContactEvidenceView(FileDownloadMixin, IncidentMixin, APIView):
+    """The evidence file of one bank-contact entry, always as a download."""
+
+    permission_classes = [IsAuthenticated, IncidentPermission]
+    renderer_classes = [JSONRenderer, OctetStreamRenderer]
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file as it was uploaded."
+            )
+        }
+    )
+    def get(self, request: Request, reference: str, pk: int) -> FileResponse:
+        entry = get_object_or_404(BankContact, pk=pk, incident=self.incident())
+        if not entry.evidence:
+            raise Http404
+        response = FileResponse(
+            entry.evidence.open("rb"),
+            as_attachment=True,
+            filename=entry.evidence_name,
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _export(incident: Incident, fmt: str) -> HttpResponse:
+    if fmt == "csv":
+        response = HttpResponse(
+            exports.bank_contacts_csv(incident), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            exports.bank_contacts_pdf(incident), content_type="application/pdf"
+        )
+    name = f"{incident.reference}-bank-contacts.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class BankContactCsvView(FileDownloadMixin, IncidentMixin, APIView):
+    """The bank-contact log as CSV (the same file as the staff page's export)."""
+
+    permission_classes = [IsAuthenticated, IncidentPermission]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request, reference: str) -> HttpResponse:
+        return _export(self.incident(), "csv")
+
+
+class BankContactPdfView(FileDownloadMixin, IncidentMixin, APIView):
+    """The bank-contact log as PDF, for the incident review."""
+
+    permission_classes = [IsAuthenticated, IncidentPermission]
+    renderer_classes = [JSONRenderer, PDFRenderer]
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request: Request, reference: str) -> HttpResponse:
+        return _export(self.incident(), "pdf")

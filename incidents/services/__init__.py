@@ -15,6 +15,7 @@ from .lifecycle import (
 )
 from .roles import role_assign, role_release, role_reminders_send
 from .status import (
+    component_save,
     maintenance_tick,
     status_banner_set,
     subscriber_confirm,
@@ -32,6 +33,7 @@ __all__ = [
     "UNPLANNED_TRANSITIONS",
     "bank_contact_record",
     "bank_follow_up_reminders_send",
+    "component_save",
     "incident_open",
     "incident_resolve",
     "incident_transition",

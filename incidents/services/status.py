@@ -59,6 +59,40 @@ def status_banner_set(*, active: bool, actor: User) -> StatusBanner:
     return banner
 
 
+@transaction.atomic
+def component_save(
+    *,
+    actor: User,
+    component: Component | None = None,
+    name: str | None = None,
+    name_translations: dict[str, str] | None = None,
+    position: int | None = None,
+) -> Component:
+    """Add a status-page component or change one; audited, and the page refreshed."""
+    created = component is None
+    component = component or Component()
+    if name is not None:
+        component.name = name
+    if name_translations is not None:
+        component.name_translations = name_translations
+    if position is not None:
+        component.position = position
+    component.full_clean()
+    component.save()
+    status_cache_invalidate()
+    audit_record(
+        action="status.component_added" if created else "status.component_changed",
+        obj=component,
+        actor=actor,
+        data={
+            "name": component.name,
+            "name_translations": component.name_translations,
+            "position": component.position,
+        },
+    )
+    return component
+
+
 def _normalise_address(channel: str, address: str) -> str:
     address = address.strip()
     if channel == Subscriber.Channel.EMAIL:

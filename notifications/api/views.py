@@ -20,7 +20,7 @@ from outage_desk.api.authentication import request_user
 from outage_desk.api.errors import ApiError
 from outage_desk.api.pagination import ApiCursorPagination
 
-from ..models import Notice, NoticeTemplate
+from ..models import Notice, NoticeTemplate, NoticeTemplateVersion
 from ..selectors import (
     notice_get_for_user,
     notice_list_for_user,
@@ -116,19 +116,27 @@ class TemplateListView(generics.ListAPIView):  # type: ignore[type-arg]
         )
 
 
-class TemplateVersionListView(APIView):
-    """A template's versions, newest first; POST saves a new draft."""
+class TemplateVersionListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """A template's versions, newest first, by limit and offset; POST saves a new
+    draft."""
 
     permission_classes = [
         IsAuthenticated,
         has_perm("notifications.view_noticetemplate"),
     ]
+    serializer_class = s.TemplateVersionSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ["number", "created_at"]
 
-    @extend_schema(responses=s.TemplateVersionSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
-        template = template_get_for_user(user=request_user(request), pk=pk)
-        versions = template.versions.select_related("created_by", "approved_by")
-        return Response(s.TemplateVersionSerializer(versions, many=True).data)
+    def get_queryset(self) -> QuerySet[NoticeTemplateVersion]:
+        if getattr(self, "swagger_fake_view", False):
+            return NoticeTemplateVersion.objects.none()
+        template = template_get_for_user(
+            user=request_user(self.request), pk=self.kwargs["pk"]
+        )
+        return template.versions.select_related("created_by", "approved_by").order_by(
+            "-number"
+        )
 
     @extend_schema(
         request=s.TemplateSourcesSerializer,

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,13 +51,14 @@ class WebhookEndpointInputSerializer(StrictInputMixin, serializers.Serializer[No
     )
 
 
-class WebhookEndpointListView(APIView):
-    permission_classes = [IsAuthenticated, IsAdmin]
+class WebhookEndpointListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """Every endpoint, by limit and offset; POST registers one."""
 
-    @extend_schema(responses=WebhookEndpointSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        endpoints = WebhookEndpoint.objects.order_by("pk")
-        return Response(WebhookEndpointSerializer(endpoints, many=True).data)
+    permission_classes = [IsAuthenticated, IsAdmin]
+    serializer_class = WebhookEndpointSerializer
+    queryset = WebhookEndpoint.objects.order_by("pk")
+    filterset_fields = ["active"]
+    ordering_fields = ["name", "created_at"]
 
     @extend_schema(
         request=WebhookEndpointInputSerializer,

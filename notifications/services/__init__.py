@@ -1,5 +1,10 @@
 """Every write of the notifications app; other apps call notify() and Recipient only."""
 
+from .events import (
+    EventOccurrence,
+    webhook_endpoints_subscribed,
+    webhook_events_publish,
+)
 from .outbox import (
     NOTIFY_INVALID_EMAIL,
     NOTIFY_INVALID_PHONE,
@@ -29,6 +34,7 @@ __all__ = [
     "NOTIFY_UNKNOWN_CHANNEL",
     "NOTIFY_UNKNOWN_KIND",
     "NOTIFY_UNKNOWN_WEBHOOK",
+    "EventOccurrence",
     "Recipient",
     "notice_resend",
     "notify",
@@ -40,6 +46,8 @@ __all__ = [
     "template_version_current",
     "templates_load_defaults",
     "webhook_endpoint_create",
+    "webhook_endpoints_subscribed",
     "webhook_event_publish",
+    "webhook_events_publish",
     "webhook_url_validate",
 ]

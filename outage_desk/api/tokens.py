@@ -1,9 +1,10 @@
 from typing import cast
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,13 +31,19 @@ class TokenCreatedSerializer(TokenSerializer):
         fields = [*TokenSerializer.Meta.fields, "key"]
 
 
-class TokenListView(APIView):
-    """The caller's API tokens; POST creates one and returns its key once."""
+class TokenListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """The caller's API tokens, by limit and offset; POST creates one and returns
+    its key once."""
 
-    @extend_schema(responses=TokenSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        tokens = ApiToken.objects.filter(user=request.user)  # type: ignore[misc]
-        return Response(TokenSerializer(tokens, many=True).data)
+    serializer_class = TokenSerializer
+    ordering_fields = ["created_at", "last_used_at"]
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user).order_by(  # type: ignore[misc]
+            "-created_at", "-pk"
+        )
 
     @extend_schema(
         request=TokenCreateInputSerializer, responses={201: TokenCreatedSerializer}

@@ -198,3 +198,11 @@ def test_a_server_error_in_the_api_is_json(api, monkeypatch):
     assert response.json() == {
         "error": {"code": "server_error", "message": str(ERROR_SERVER)}
     }
+
+
+@pytest.mark.django_db
+def test_a_huge_limit_is_capped_not_a_server_error(api):
+    response = api.get("/api/v1/tokens/?limit=36893488147419103232&offset=-5")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1

@@ -38,14 +38,17 @@ def test_customers_are_searched_like_the_capture_form(clerk, branch):
     CustomerFactory(account="GB00001234", name="Alice Thompson", branch=branch)
     bruno = CustomerFactory(account="GB00009999", name="Bruno Diaz", branch=branch)
 
-    found = as_user(clerk).get("/api/v1/customers/?q=thomp")
+    found = as_user(clerk).get("/api/v1/customers/?q=thomp").json()["results"]
     short = as_user(clerk).get("/api/v1/customers/?q=th")
     one = as_user(clerk).get(f"/api/v1/customers/{bruno.pk}/")
     missing = as_user(clerk).get(f"/api/v1/customers/{bruno.pk + 1}/")
 
-    assert [c["account"] for c in found.json()] == ["GB00001234"]
-    assert found.json()[0]["branch"] == "HQ"
-    assert short.json() == []
+    assert [c["account"] for c in found] == ["GB00001234"]
+    assert found[0]["branch"] == "HQ"
+    assert short.status_code == 400
+    assert short.json()["error"]["fields"] == {
+        "q": ["Type at least 3 characters to search."]
+    }
     assert one.json()["name"] == "Bruno Diaz"
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
@@ -56,10 +59,39 @@ def test_another_branchs_customer_is_not_found(clerk, other_branch):
 
     response = as_user(clerk).get(f"/api/v1/customers/{theirs.pk}/")
     search = as_user(clerk).get("/api/v1/customers/?q=Li Na")
+    everyone = as_user(clerk).get("/api/v1/customers/")
+    by_account = as_user(clerk).get("/api/v1/customers/?q=cn00000077")
 
     assert response.status_code == 404
     assert "Li Na" not in response.content.decode()
-    assert search.json() == []
+    assert search.json()["results"] == []
+    assert everyone.json()["results"] == []
+    # A full account number finds its customer at any branch (as on the form).
+    assert [c["name"] for c in by_account.json()["results"]] == ["Li Na"]
+
+
+def test_customers_page_by_cursor_in_account_order(clerk, branch):
+    for n in (3, 1, 2):
+        CustomerFactory(account=f"GB0000000{n}", name=f"Customer {n}", branch=branch)
+    CustomerFactory(account="GB00000009", name="No branch", branch=None)
+
+    first = as_user(clerk).get("/api/v1/customers/?page_size=3").json()
+    rest = as_user(clerk).get(first["next"]).json()
+    by_name = as_user(clerk).get("/api/v1/customers/?ordering=-name").json()
+
+    assert [c["account"] for c in first["results"]] == [
+        "GB00000001",
+        "GB00000002",
+        "GB00000003",
+    ]
+    assert [c["account"] for c in rest["results"]] == ["GB00000009"]
+    assert rest["next"] is None
+    assert [c["name"] for c in by_name["results"]] == [
+        "No branch",
+        "Customer 3",
+        "Customer 2",
+        "Customer 1",
+    ]
 
 
 def test_customers_need_the_capture_permission(finance, lead, db):
@@ -126,7 +158,9 @@ def test_templates_versions_preview_and_four_eyes(lead, admin_user, db):
     draft = client.post(
         f"/api/v1/templates/{template.pk}/versions/", sources, format="json"
     )
-    versions = client.get(f"/api/v1/templates/{template.pk}/versions/").json()
+    versions = client.get(f"/api/v1/templates/{template.pk}/versions/").json()[
+        "results"
+    ]
     own = client.post(f"/api/v1/template-versions/{draft.json()['id']}/approve/")
     approved = as_user(admin_user).post(
         f"/api/v1/template-versions/{draft.json()['id']}/approve/"

@@ -33,7 +33,7 @@ def test_a_second_supervisor_rejects_a_reversal_once(
     ).json()
     other = as_user(UserFactory(username="sam", branch=branch, roles=[Role.SUPERVISOR]))
 
-    pending = other.get("/api/v1/reversals/").json()
+    pending = other.get("/api/v1/reversals/").json()["results"]
     own = keyed(
         as_user(supervisor), f"/api/v1/reversals/{requested['id']}/reject/", key="k-2"
     )
@@ -55,7 +55,7 @@ def test_conflicts_are_listed_and_resolved(api, body, supervisor):
     keyed(api, "/api/v1/deposits/", {**body, "amount": "9.00"}, key="b")
     boss = as_user(supervisor)
 
-    listed = boss.get("/api/v1/conflicts/").json()
+    listed = boss.get("/api/v1/conflicts/").json()["results"]
     resolved = boss.post(
         f"/api/v1/conflicts/{listed[0]['id']}/resolve/",
         {"note": "Typo at the till"},

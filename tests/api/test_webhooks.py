@@ -175,7 +175,7 @@ def test_admins_manage_endpoints_through_the_api(admin_user, lead, settings):
         "/api/v1/webhook-endpoints/", {**body, "events": ["eta_update"]}, format="json"
     )
     created = admin.post("/api/v1/webhook-endpoints/", body, format="json")
-    listed = admin.get("/api/v1/webhook-endpoints/").json()
+    listed = admin.get("/api/v1/webhook-endpoints/").json()["results"]
     removed = admin.delete(f"/api/v1/webhook-endpoints/{created.json()['id']}/")
 
     assert by_lead.status_code == 403
