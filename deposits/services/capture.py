@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, Sum, Value, When
 from django.utils import timezone
 from psycopg2.errors import DeadlockDetected, SerializationFailure
 
@@ -297,6 +297,7 @@ def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
         "account": deposit.account,
         "status": deposit.status,
         "source": deposit.source,
+        **({"hold_reason": deposit.hold_reason} if deposit.hold_reason else {}),
     }
 
 
@@ -328,6 +329,9 @@ def deposit_insert(
         return _replay_or_conflict(existing, _submitted(fields)), False
     if candidates:
         raise DuplicateSuspectedError(candidates=candidates)
+    hold = offline_hold(fields=fields, recorded_by=recorded_by)
+    if hold:
+        status = Deposit.Status.PENDING_APPROVAL
     if receipt_number is None:
         number = receipt_number_allocate(branch=branch, counter=counter)
     else:
@@ -336,7 +340,11 @@ def deposit_insert(
         )
         number = receipt_number
     deposit = Deposit(
-        **fields, receipt_number=number, recorded_by=recorded_by, status=status
+        **fields,
+        receipt_number=number,
+        recorded_by=recorded_by,
+        status=status,
+        hold_reason=hold,
     )
     try:
         with transaction.atomic():
@@ -357,6 +365,48 @@ def deposit_insert(
         data=deposit_audit_data(deposit),
     )
     return deposit, True
+
+
+def offline_hold(*, fields: dict[str, Any], recorded_by: User) -> str:
+    """Why an offline deposit must wait for a supervisor; "" within the limits.
+
+    The branch's limits are in its currency: the most one offline deposit may be,
+    and the most a clerk may hold taken offline and not yet sent. The server sees
+    the latter as this deposit plus the clerk's offline deposits taken before it
+    (device time) that had not reached the server when it was taken. Runs under
+    the branch's counter lock, so one clerk's deposits are counted one at a time.
+    """
+    branch = fields["branch"]
+    max_amount, max_total = branch.offline_max_amount, branch.offline_max_total
+    if fields["source"] != Deposit.Source.OFFLINE or (
+        max_amount is None and max_total is None
+    ):
+        return ""
+    if fields["currency"] != branch.currency:
+        return Deposit.HoldReason.OFFLINE_CURRENCY
+    amount = fields["amount"]
+    if max_amount is not None and amount > max_amount:
+        return Deposit.HoldReason.OFFLINE_OVER_MAX
+    if max_total is not None:
+        taken = fields["device_time"] or fields["received_at"]
+        held = (
+            Deposit.objects.filter(
+                branch=branch,
+                recorded_by=recorded_by,
+                source=Deposit.Source.OFFLINE,
+                currency=branch.currency,
+                recorded_at__gte=taken,
+            )
+            .filter(
+                Q(device_time__lte=taken)
+                | Q(device_time__isnull=True, received_at__lte=taken)
+            )
+            .exclude(status=Deposit.Status.REVERSED)
+            .aggregate(total=Sum("amount"))["total"]
+        )
+        if (held or Decimal(0)) + amount > max_total:
+            return Deposit.HoldReason.OFFLINE_OVER_TOTAL
+    return ""
 
 
 def _same_uuid_and_duplicates(
