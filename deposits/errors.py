@@ -73,3 +73,20 @@ class DuplicateSuspectedError(ValidationError):
             }
         )
         self.candidates = candidates
+
+
+# An offline deposit over the branch's offline limits is recorded, never dropped, but
+# waits for a supervisor; these say why, naming the field and the limit.
+HOLD_OFFLINE_OVER_MAX = _(
+    "amount: over the branch's limit for one offline deposit (%(limit)s). It is "
+    "recorded and waits for a supervisor's approval; it does not count until then."
+)
+HOLD_OFFLINE_OVER_TOTAL = _(
+    "amount: it takes the deposits kept offline before sending over the branch's "
+    "limit (%(limit)s). It is recorded and waits for a supervisor's approval; it "
+    "does not count until then."
+)
+HOLD_OFFLINE_CURRENCY = _(
+    "currency: offline deposits are limited in %(currency)s. It is recorded and "
+    "waits for a supervisor's approval; it does not count until then."
+)

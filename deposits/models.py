@@ -1,5 +1,6 @@
 import secrets
 import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outage_desk.models import ERROR_APPEND_ONLY
-from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, currency_is_known
+from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, currency_is_known, money_round
 
 
 def validate_timezone(value: str) -> None:
@@ -139,6 +140,11 @@ class Deposit(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         REVERSED = "reversed", _("Reversed")
 
+    class HoldReason(models.TextChoices):
+        OFFLINE_OVER_MAX = "offline_over_max", _("Offline deposit over the limit")
+        OFFLINE_OVER_TOTAL = "offline_over_total", _("Offline total over the limit")
+        OFFLINE_CURRENCY = "offline_currency", _("Offline deposit in another currency")
+
     class Source(models.TextChoices):
         FORM = "form", _("Capture form")
         API = "api", _("API")
@@ -186,6 +192,10 @@ class Deposit(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     device_time = models.DateTimeField(null=True, blank=True)
     duplicate_reason = models.TextField(blank=True)
+    # Why an offline deposit waits for a supervisor: over the branch's offline limits.
+    hold_reason = models.CharField(
+        max_length=24, choices=HoldReason.choices, blank=True, default=""
+    )
     reverses = models.OneToOneField(
         "self",
         null=True,
@@ -240,6 +250,34 @@ class Deposit(models.Model):
     def counts(self) -> bool:
         """Whether the deposit counts towards totals (approved and not reversed)."""
         return self.status not in (self.Status.PENDING_APPROVAL, self.Status.REVERSED)
+
+    @property
+    def hold_message(self) -> str:
+        """Why this offline deposit waits for a supervisor, naming field and limit."""
+        from .errors import (
+            HOLD_OFFLINE_CURRENCY,
+            HOLD_OFFLINE_OVER_MAX,
+            HOLD_OFFLINE_OVER_TOTAL,
+        )
+
+        branch = self.branch
+
+        def limit(amount: Decimal | None) -> str:
+            if amount is None:
+                return "—"
+            return f"{money_round(amount, branch.currency):f} {branch.currency}"
+
+        if self.hold_reason == self.HoldReason.OFFLINE_OVER_MAX:
+            return str(HOLD_OFFLINE_OVER_MAX) % {
+                "limit": limit(branch.offline_max_amount)
+            }
+        if self.hold_reason == self.HoldReason.OFFLINE_OVER_TOTAL:
+            return str(HOLD_OFFLINE_OVER_TOTAL) % {
+                "limit": limit(branch.offline_max_total)
+            }
+        if self.hold_reason == self.HoldReason.OFFLINE_CURRENCY:
+            return str(HOLD_OFFLINE_CURRENCY) % {"currency": branch.currency}
+        return ""
 
     @property
     def is_unconfirmed(self) -> bool:

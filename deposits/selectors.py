@@ -109,6 +109,7 @@ def deposit_list_today(*, user: User, limit: int = 100) -> QuerySet[Deposit]:
         .filter(
             branch_id=user.branch_id, recorded_at__gte=branch_today_start(user.branch)
         )
+        .select_related("branch")
         .order_by(unconfirmed_last, "-recorded_at", "-pk")[:limit]
     )
 
@@ -193,8 +194,10 @@ def customer_get_for_user(*, user: User, pk: int) -> Customer:
 
 
 def deposit_list_pending_approval(*, user: User) -> QuerySet[Deposit]:
-    return deposit_list_for_user(user=user).filter(
-        status=Deposit.Status.PENDING_APPROVAL
+    return (
+        deposit_list_for_user(user=user)
+        .filter(status=Deposit.Status.PENDING_APPROVAL)
+        .select_related("branch")
     )
 
 

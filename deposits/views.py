@@ -80,6 +80,7 @@ def offline_messages() -> dict[str, str]:
             "connection returns."
         ),
         "sent": _("Sent %(n)s kept deposits."),
+        "held": _("Waiting for a supervisor's approval:"),
         "needsSupervisor": _(
             "Needs supervisor: the server already has another deposit with this "
             "UUID; it is in the conflicts queue."

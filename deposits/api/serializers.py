@@ -48,8 +48,21 @@ class DepositSerializer(serializers.ModelSerializer):
             "approved_at",
             "device_time",
             "duplicate_reason",
+            "hold_reason",
+            "hold_message",
         ]
         read_only_fields = fields
+
+    hold_message = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.CharField(
+            help_text="Why an offline deposit waits for a supervisor (over the "
+            "branch's offline limits), naming the field; empty otherwise."
+        )
+    )
+    def get_hold_message(self, deposit: Deposit) -> str:
+        return deposit.hold_message
 
     @extend_schema_field(
         serializers.CharField(help_text="Decimal string with the currency's digits.")

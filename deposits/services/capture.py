@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, Sum, Value, When
 from django.utils import timezone
 from psycopg2.errors import DeadlockDetected, SerializationFailure
 
@@ -303,6 +303,7 @@ def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
         "account": deposit.account,
         "status": deposit.status,
         "source": deposit.source,
+        **({"hold_reason": deposit.hold_reason} if deposit.hold_reason else {}),
     }
 
 
@@ -336,14 +337,19 @@ def deposit_insert(
         branch=branch, amount=fields["amount"], currency=fields["currency"]
     )
     locked = not one_of_many and _capture_lock(
-        fields, check_duplicates=check_duplicates
+        fields, recorded_by=recorded_by, check_duplicates=check_duplicates
     )
     existing, candidates = _same_uuid_and_duplicates(fields, check_duplicates)
     if existing is not None:
         return _replay_or_conflict(existing, _submitted(fields)), False
     if candidates:
         raise DuplicateSuspectedError(candidates=candidates)
-    deposit = Deposit(**fields, recorded_by=recorded_by, status=status)
+    hold = offline_hold(fields=fields, recorded_by=recorded_by)
+    if hold:
+        status = Deposit.Status.PENDING_APPROVAL
+    deposit = Deposit(
+        **fields, recorded_by=recorded_by, status=status, hold_reason=hold
+    )
     if locked:
         # No one else can insert this UUID until we commit: no savepoint needed.
         deposit.receipt_number = _receipt_number_take(
@@ -404,14 +410,18 @@ def _receipt_number_take(*, branch: Branch, receipt_number: str | None) -> str:
     return receipt_number_format(branch=branch, number=number)
 
 
-def _capture_lock(fields: dict[str, Any], *, check_duplicates: bool) -> bool:
+def _capture_lock(
+    fields: dict[str, Any], *, recorded_by: User, check_duplicates: bool
+) -> bool:
     """Order the concurrent captures that could be one deposit; True if locked.
 
     Transaction-scoped advisory locks on the client UUID and, when duplicates are
     checked, on the branch's (account, amount, currency) and its reference: the
     second of two such captures waits for the first to commit, then its checks see
-    it. PostgreSQL only (elsewhere writes are serialised anyway, and a lost UUID
-    race is caught by the unique constraint).
+    it. An offline deposit also locks its clerk's offline total, so the offline
+    limits count one clerk's deposits one at a time. PostgreSQL only (elsewhere
+    writes are serialised anyway, and a lost UUID race is caught by the unique
+    constraint).
     """
     if connection.vendor != "postgresql":
         return False
@@ -424,6 +434,8 @@ def _capture_lock(fields: dict[str, Any], *, check_duplicates: bool) -> bool:
         )
         if fields["reference"]:
             names.append(f"deposit-ref:{branch}:{fields['reference']}")
+    if fields["source"] == Deposit.Source.OFFLINE:
+        names.append(f"deposit-offline:{branch}:{recorded_by.pk}")
     keys = sorted({_lock_key(name) for name in names})
     with connection.cursor() as cursor:
         cursor.execute(
@@ -439,12 +451,55 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def offline_hold(*, fields: dict[str, Any], recorded_by: User) -> str:
+    """Why an offline deposit must wait for a supervisor; "" within the limits.
+
+    The branch's limits are in its currency: the most one offline deposit may be,
+    and the most a clerk may hold taken offline and not yet sent. The server sees
+    the latter as this deposit plus the clerk's offline deposits taken before it
+    (device time) that had not reached the server when it was taken. Runs under
+    the clerk's offline lock (``_capture_lock``), so one clerk's deposits are
+    counted one at a time.
+    """
+    branch = fields["branch"]
+    max_amount, max_total = branch.offline_max_amount, branch.offline_max_total
+    if fields["source"] != Deposit.Source.OFFLINE or (
+        max_amount is None and max_total is None
+    ):
+        return ""
+    if fields["currency"] != branch.currency:
+        return Deposit.HoldReason.OFFLINE_CURRENCY
+    amount = fields["amount"]
+    if max_amount is not None and amount > max_amount:
+        return Deposit.HoldReason.OFFLINE_OVER_MAX
+    if max_total is not None:
+        taken = fields["device_time"] or fields["received_at"]
+        held = (
+            Deposit.objects.filter(
+                branch=branch,
+                recorded_by=recorded_by,
+                source=Deposit.Source.OFFLINE,
+                currency=branch.currency,
+                recorded_at__gte=taken,
+            )
+            .filter(
+                Q(device_time__lte=taken)
+                | Q(device_time__isnull=True, received_at__lte=taken)
+            )
+            .exclude(status=Deposit.Status.REVERSED)
+            .aggregate(total=Sum("amount"))["total"]
+        )
+        if (held or Decimal(0)) + amount > max_total:
+            return Deposit.HoldReason.OFFLINE_OVER_TOTAL
+    return ""
+
+
 def _same_uuid_and_duplicates(
     fields: dict[str, Any], check_duplicates: bool
 ) -> tuple[Deposit | None, list[Deposit]]:
     """The deposit with this UUID, if any, and the possible duplicates, in one query.
 
-    Runs under the counter lock, so it is one round trip rather than two.
+    One round trip for both questions.
     """
     uuid_q = Q(client_uuid=fields["client_uuid"])
     if not check_duplicates:

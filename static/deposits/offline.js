@@ -291,7 +291,13 @@
     }).then(function (response) {
       if (response.status === 200 || response.status === 201) {
         outcome.sent += 1;
-        return deleteEntry(entry.client_uuid).then(function () { return true; });
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          // Over the branch's offline limits: recorded, but waits for a supervisor.
+          if (data && data.hold_message) {
+            outcome.held.push((data.receipt_number || entry.client_uuid) + ": " + data.hold_message);
+          }
+          return deleteEntry(entry.client_uuid);
+        }).then(function () { return true; });
       }
       if (response.status === 409 || response.status === 400 || response.status === 422) {
         return response.json().catch(function () { return {}; }).then(function (data) {
@@ -308,7 +314,7 @@
   function sync() {
     if (syncing || !navigator.onLine) { return Promise.resolve(); }
     syncing = true;
-    var outcome = { sent: 0, login: false };
+    var outcome = { sent: 0, login: false, held: [] };
     return entriesOfUser().then(function (entries) {
       var pending = entries.filter(function (e) { return e.status === "pending"; });
       return pending.reduce(function (chain, entry) {
@@ -316,6 +322,10 @@
       }, Promise.resolve(true));
     }).then(function () {
       if (outcome.login) { showMessage(say("loginAgain"), "danger"); }
+      else if (outcome.held.length) {
+        showMessage(say("sent", { n: outcome.sent }) + " " + say("held") + " " +
+          outcome.held.join(" "), "warning");
+      }
       else if (outcome.sent) { showMessage(say("sent", { n: outcome.sent }), "success"); }
     }).catch(function () { return null; }).then(function () {
       syncing = false;
