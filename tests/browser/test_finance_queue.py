@@ -1,6 +1,7 @@
-"""The discrepancy queue and the run overview with 10,000 open items."""
+"""The discrepancy queue and the run overview with 10,000 open items.
 
-import time
+Their cost is held by query counts (tests/reconciliation), not by timing here.
+"""
 
 import pytest
 
@@ -24,9 +25,7 @@ def test_finance_works_the_queue_and_overview_with_10000_items(
     if language != "en":
         set_language(page, language)
     ref = big_incident.reference
-    began = time.perf_counter()
     page.goto(f"{page.base_url}/reconciliation/{ref}/queue/")
-    assert time.perf_counter() - began < 5
     assert page.locator("tbody tr").count() == 50
     check_page(page, shot=f"reconciliation-queue-{language}")
 
