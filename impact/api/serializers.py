@@ -214,7 +214,9 @@ class OfferSerializer(serializers.ModelSerializer[CompensationOffer]):
     cost = serializers.SerializerMethodField(
         help_text="Decimal as a string, in the currency's places."
     )
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
+    approved_by = serializers.SlugRelatedField(  # type: ignore[var-annotated]
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = CompensationOffer

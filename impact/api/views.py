@@ -44,6 +44,7 @@ from ..selectors import impact_figures
 from . import serializers as s
 
 VIEW_IMPACT = "incidents.view_impact"
+REVIEW_COMPLETE = OpenApiResponse(description="The review is complete already.")
 MANAGE_INCIDENT = "incidents.manage_incident"
 
 
@@ -139,7 +140,10 @@ class ReviewView(IncidentMixin, APIView):
     def get(self, request: Request, reference: str) -> Response:
         return Response(_review_body(request, self.incident()))
 
-    @extend_schema(request=s.ReviewInputSerializer, responses=s.ReviewSerializer)
+    @extend_schema(
+        request=s.ReviewInputSerializer,
+        responses={200: s.ReviewSerializer, 409: REVIEW_COMPLETE},
+    )
     def patch(self, request: Request, reference: str) -> Response:
         review = self.review()
         data = s.ReviewInputSerializer(data=request.data)
@@ -161,7 +165,16 @@ class ReviewCompleteView(IncidentMixin, APIView):
 
     permission_classes = [IsAuthenticated, ImpactPermission]
 
-    @extend_schema(request=None, responses=s.ReviewSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ReviewSerializer,
+            409: OpenApiResponse(
+                description="A finding is missing (named in fields), or the "
+                "review is complete already."
+            ),
+        },
+    )
     def post(self, request: Request, reference: str) -> Response:
         review = self.review()
         try:
@@ -186,7 +199,8 @@ class ActionItemListView(IncidentMixin, generics.ListAPIView):  # type: ignore[t
         )
 
     @extend_schema(
-        request=s.ActionItemInputSerializer, responses={201: s.ActionItemSerializer}
+        request=s.ActionItemInputSerializer,
+        responses={201: s.ActionItemSerializer, 409: REVIEW_COMPLETE},
     )
     def post(self, request: Request, reference: str) -> Response:
         review = self.review()
@@ -208,7 +222,13 @@ class ActionItemDoneView(IncidentMixin, APIView):
 
     permission_classes = [IsAuthenticated, ImpactPermission]
 
-    @extend_schema(request=None, responses=s.ActionItemSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ActionItemSerializer,
+            409: OpenApiResponse(description="The action item is done already."),
+        },
+    )
     def post(self, request: Request, reference: str, pk: int) -> Response:
         item = get_object_or_404(ActionItem, pk=pk, review__incident=self.incident())
         try:
@@ -223,7 +243,13 @@ class RefreshView(IncidentMixin, APIView):
 
     permission_classes = [IsAuthenticated, permission(MANAGE_INCIDENT)]
 
-    @extend_schema(request=None, responses=s.ReviewSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ReviewSerializer,
+            409: OpenApiResponse(description="The incident is not restored yet."),
+        },
+    )
     def post(self, request: Request, reference: str) -> Response:
         incident = self.incident()
         try:
@@ -238,7 +264,16 @@ class CloseView(IncidentMixin, APIView):
 
     permission_classes = [IsAuthenticated, permission(MANAGE_INCIDENT)]
 
-    @extend_schema(request=None, responses=IncidentSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: IncidentSerializer,
+            409: OpenApiResponse(
+                description="Not resolved yet, the review is not complete, or "
+                "closed already."
+            ),
+        },
+    )
     def post(self, request: Request, reference: str) -> Response:
         try:
             incident = incident_close(
