@@ -448,6 +448,15 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
 # impact
 INSTALLED_APPS.append("impact")
 STATICFILES_DIRS.append(("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"))
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "ActionItemKindEnum": "incidents.models.ActionItem.Kind",
+        "OfferStatusEnum": "incidents.models.CompensationOffer.Status",
+        "OfferKindEnum": "incidents.models.OfferKind",
+        "OfferAdvanceStatusEnum": ["accepted", "redeemed"],
+        "TimelineKindEnum": ["window", "public", "internal", "role", "bank"],
+    }
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         # every minute: reviews and offers for incidents restored since the last run

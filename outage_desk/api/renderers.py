@@ -36,6 +36,11 @@ class PDFRenderer(_FileRenderer):
     format = "pdf"
 
 
+class MarkdownRenderer(_FileRenderer):
+    media_type = "text/markdown"
+    format = "md"
+
+
 class OctetStreamRenderer(_FileRenderer):
     media_type = "application/octet-stream"
     format = "bin"

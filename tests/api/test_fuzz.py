@@ -17,9 +17,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from incidents.models import OutageRole, Review, RoleAssignment
 from outage_desk.tokens import api_token_create
 from outage_desk.wsgi import application
 from tests.factories import CustomerFactory
+from tests.impact.data import known_outage
 from tests.incidents.factories import IncidentFactory
 
 CHECKS = [
@@ -79,3 +81,51 @@ def test_the_api_holds_to_its_schema(wsgi_in_test_transaction, clerk_token):
         fuzz()
     # The run reached the code behind the permission checks, not only refusals.
     assert {status for _label, status in seen} >= {200, 201, 400, 403, 404}
+
+
+@pytest.fixture
+def lead_token(lead, finance):
+    incident, _people = known_outage()
+    Review.objects.create(incident=incident)
+    RoleAssignment.objects.create(
+        incident=incident, role=OutageRole.COMMS_APPROVER, user=lead
+    )
+    _token, key = api_token_create(user=lead, name="fuzz")
+    return incident.reference, key
+
+
+def test_the_impact_api_holds_to_its_schema_for_the_lead(
+    wsgi_in_test_transaction, lead_token
+):
+    """The lead passes the permission checks, so the input checks and services run:
+    path references point at a restored incident with its review and offers."""
+    reference, key = lead_token
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+    operations = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if result.ok().path.startswith("/api/v1/impact/")
+        and result.ok().method.upper() != "DELETE"
+    ]
+    headers = {"Authorization": f"Token {key}"}
+    seen: list[int] = []
+    assert len(operations) > 15
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def fuzz(case):
+            if case.path_parameters and "reference" in case.path_parameters:
+                case.path_parameters["reference"] = reference
+            response = case.call_and_validate(headers=headers, checks=CHECKS)
+            seen.append(response.status_code)
+
+        fuzz()
+    assert set(seen) >= {200, 400, 404}

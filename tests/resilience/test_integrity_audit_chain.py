@@ -158,9 +158,7 @@ def test_a_deleted_row_is_named_by_the_link_after_it(workload, request):
         if any(chains[later] == chains[pk] for later in workload[i + 1 :])
     ]
     victim = rng.choice(followed)
-    after = next(
-        pk for pk in workload if pk > victim and chains[pk] == chains[victim]
-    )
+    after = next(pk for pk in workload if pk > victim and chains[pk] == chains[victim])
     tamper("DELETE FROM outage_desk_auditevent WHERE id = %s", [victim])
 
     with pytest.raises(CommandError) as exc:
