@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -495,11 +496,20 @@ class Reply:
 
 
 def post_deposit(
-    port: int, key: str, body: dict, idem: str, timeout: float = 30
+    port: int,
+    key: str,
+    body: dict,
+    idem: str,
+    timeout: float = 30,
+    connected: Callable[[int], None] | None = None,
 ) -> Reply:
+    """POST one capture; ``connected`` hears the client's local port once connected."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
+        if connected is not None:
+            conn.connect()
+            connected(conn.sock.getsockname()[1])
         conn.request(
             "POST",
             "/api/v1/deposits/",
@@ -522,6 +532,18 @@ def post_deposit(
         return Reply(0, {}, time.perf_counter() - started)
     finally:
         conn.close()
+
+
+def worker_serving(web: "Web", client_port: int) -> int | None:
+    """The gunicorn worker holding the connection from ``client_port``, if any yet."""
+    for worker in web.workers():
+        try:
+            for conn in worker.net_connections(kind="tcp"):
+                if conn.raddr and conn.raddr.port == client_port:
+                    return worker.pid
+        except psutil.Error:
+            continue
+    return None
 
 
 def kill9(pid: int) -> None:
