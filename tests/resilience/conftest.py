@@ -9,6 +9,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -104,14 +105,19 @@ class Proc:
             return []
 
     def stop(self, timeout: float = 15) -> None:
+        # children first: once this process is gone they can no longer be found
+        kids = self.children()
         if self.popen.poll() is None:
             self.popen.terminate()
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-        for child in self.children():
-            child.kill()
+        for child in kids + self.children():
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
 
     def kill(self) -> None:
         kids = self.children()
@@ -238,6 +244,49 @@ def worker_start(
         schedule = Path(env["RESILIENCE_TMP"]) / f"beat-{uuid.uuid4().hex[:6]}"
         args += ["--beat", "--schedule", str(schedule)]
     return procs.start("celery", args, env)
+
+
+def _worker_args(env: dict[str, str], concurrency: int) -> list[str]:
+    return [
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={concurrency}",
+        "--loglevel=ERROR",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        env["NOTICE_TASK_QUEUE"],
+    ]
+
+
+class CeleryZygote:
+    """Forks whole Celery workers from a process that imported everything once."""
+
+    def __init__(self, procs: Procs, env: dict[str, str]):
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "tests.resilience.celery_zygote"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.proc = Proc(popen, "celery-zygote")
+        procs.started.append(self.proc)
+        self.env = env
+
+    def worker(self, *, concurrency: int = 2, timeout: float = 90) -> psutil.Process:
+        stdin, stdout = self.proc.popen.stdin, self.proc.popen.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps(_worker_args(self.env, concurrency)) + "\n")
+        stdin.flush()
+        ready, _w, _x = select.select([stdout], [], [], timeout)
+        line = stdout.readline() if ready else ""
+        if not line.strip():
+            pytest.fail(f"the Celery zygote forked no worker within {timeout}s")
+        return psutil.Process(int(line))
 
 
 def beat_start(procs: Procs, env: dict[str, str]) -> Proc:
