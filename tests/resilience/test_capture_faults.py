@@ -111,6 +111,7 @@ def _capture_killing_its_worker(web, desk, body, idem, delay):
                 continue
             while worker is None and not first.done():
                 worker = worker_serving(web, client_port)
+                time.sleep(0 if worker else 0.002)
         pause = sent + delay - time.monotonic()
         if worker is not None:
             time.sleep(max(pause, 0))

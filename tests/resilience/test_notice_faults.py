@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from deposits.models import Deposit
 from notifications.models import Notice
 from notifications.services import Recipient, notify
+from outage_desk.models import TaskRun
 from tests.notifications.conftest import MailSink, free_port
 from tests.resilience.conftest import (
     CeleryZygote,
@@ -222,9 +223,20 @@ def test_celery_workers_killed_while_sending_lose_nothing(procs, stack_tmp):
         assert kills.total() == CELERY_KILLS, f"{dict(kills)} in {loop_seconds}s"
         wait_for(lambda: _pending() == 0, "every notice sent", timeout=180)
         time.sleep(1)
+        # a send task whose pool child was killed 3 times fails for good on its 4th
+        # delivery (TASK_MAX_ATTEMPTS) with an alert; the relay's next task goes on
+        alerts = [m for m in sink.messages if m["To"] == "ops@example.com"]
+        assert {m["Subject"] for m in alerts} <= {
+            "Task failed: notifications.send",
+            "Task failed: notifications.relay",
+        }
+        failed_tasks = TaskRun.objects.filter(status=TaskRun.Status.FAILED)
+        assert failed_tasks.count() == len(alerts)
+        assert all(t.attempts == 4 for t in failed_tasks)
         ids_by_rcpt = defaultdict(set)
         for message in sink.messages:
-            ids_by_rcpt[message["To"]].add(message["Message-ID"])
+            if message not in alerts:
+                ids_by_rcpt[message["To"]].add(message["Message-ID"])
         assert len(ids_by_rcpt) == added
         assert all(len(ids) == 1 for ids in ids_by_rcpt.values())
         assert {n.message_id for n in Notice.objects.all()} == {
@@ -243,8 +255,9 @@ def test_celery_workers_killed_while_sending_lose_nothing(procs, stack_tmp):
             loop_seconds=round(loop_seconds, 1),
             cycle_p50_ms=round(percentile(cycles, 0.5) * 1000),
             cycle_p99_ms=round(percentile(cycles, 0.99) * 1000),
-            messages_received=len(sink.messages),
-            duplicates=len(sink.messages) - added,
+            messages_received=len(sink.messages) - len(alerts),
+            duplicates=len(sink.messages) - len(alerts) - added,
+            tasks_failed_for_good=len(alerts),
         )
     finally:
         controller.stop()

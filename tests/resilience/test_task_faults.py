@@ -80,9 +80,14 @@ def test_a_run_hung_past_the_visibility_timeout_stops_at_its_attempt_limit(
             )
             failed_after = time.monotonic() - started
             wait_for(lambda: len(mail.messages) >= 1, "the alert", timeout=30)
+            time.sleep(3 * VISIBILITY_TIMEOUT)
+            deliveries = TaskRun.objects.get(task_id=sent.id).attempts
+            # (a 5th is possible when the 4th took longer than the timeout to be
+            # acknowledged on a loaded machine; it too runs nothing)
+            assert deliveries in (ATTEMPTS + 1, ATTEMPTS + 2)
             time.sleep(3 * VISIBILITY_TIMEOUT)  # room for a redelivery loop
             task_run = TaskRun.objects.get(task_id=sent.id)
-            assert task_run.attempts == ATTEMPTS + 1
+            assert task_run.attempts == deliveries
             cursor.execute(WAITING_ON_THE_LOCK)
             # the body ran 3 times: each of those is still waiting on the lock
             assert cursor.fetchone()[0] == ATTEMPTS
