@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, AuditEvent, User
+from .models import ApiToken, AuditEvent, TaskRun, User
 from .tokens import api_token_revoke
 
 
@@ -65,3 +65,24 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
         for token in queryset:
             api_token_revoke(token=token, by=request.user)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(admin.ModelAdmin):
+    """Tasks running now, and those that failed for good (deleted once dealt with)."""
+
+    list_display = ["started_at", "name", "task_id", "attempts", "status", "failed_at"]
+    list_filter = ["status", "name"]
+    search_fields = ["task_id", "name"]
+    readonly_fields = [
+        "task_id",
+        "name",
+        "attempts",
+        "status",
+        "error",
+        "started_at",
+        "failed_at",
+    ]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False

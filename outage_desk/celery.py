@@ -6,6 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outage_desk.settings")
 
-app = Celery("outage_desk", task_cls="celery.contrib.django.task:DjangoTask")
+# Every task counts its deliveries and fails for good past TASK_MAX_ATTEMPTS.
+app = Celery("outage_desk", task_cls="outage_desk.task_base:AppTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

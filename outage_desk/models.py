@@ -162,3 +162,32 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key} -> {self.status_code}"
+
+
+class TaskRun(models.Model):
+    """A Celery task message while workers run it, and for good once it failed.
+
+    Kept per message (the task id stays the same on every redelivery), so the count
+    of deliveries survives a killed worker and a visibility timeout.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        FAILED = "failed", _("Failed")
+
+    task_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("task run")
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.task_id}] {self.status}"

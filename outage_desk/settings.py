@@ -237,6 +237,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_PUBLISH_RETRY = False
+# Every app task (outage_desk.task_base.AppTask): deliveries of one message, counting
+# those after a lost worker or a visibility timeout, before it is failed for good.
+TASK_MAX_ATTEMPTS = env.int("TASK_MAX_ATTEMPTS", default=3)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
@@ -381,6 +384,10 @@ NOTICE_NUDGE_BROKER_URL = env.str("NOTICE_NUDGE_BROKER_URL", default="")
 NOTICE_NUDGE_MIN_INTERVAL = env.float("NOTICE_NUDGE_MIN_INTERVAL", default=0.25)
 # Who hears about notices that failed for good; empty: staff who may resend them.
 NOTICE_FAILURE_ALERT_EMAILS = env.list("NOTICE_FAILURE_ALERT_EMAILS", default=[])
+# Who hears about background tasks that failed for good; empty: a log line only.
+TASK_FAILURE_ALERT_EMAILS = env.list(
+    "TASK_FAILURE_ALERT_EMAILS", default=NOTICE_FAILURE_ALERT_EMAILS
+)
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.FileSmsBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
 SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")

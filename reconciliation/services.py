@@ -514,3 +514,33 @@ def profile_create(
         data={"name": name, "columns": profile.columns},
     )
     return profile
+
+
+@transaction.atomic
+def run_give_up(*, run_id: int) -> bool:
+    """Fail a queued or running run whose task failed for good; False if it ended."""
+    run = (
+        ReconciliationRun.objects.select_for_update()
+        .filter(
+            pk=run_id,
+            status__in=[
+                ReconciliationRun.Status.QUEUED,
+                ReconciliationRun.Status.RUNNING,
+            ],
+        )
+        .first()
+    )
+    if run is None:
+        return False
+    run.status = ReconciliationRun.Status.FAILED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    audit_record(
+        action="reconciliation.failed",
+        obj=run,
+        actor=None,
+        # the incident's id, not its reference: reading the incident could wait on
+        # whatever held the task up
+        data={"incident_id": run.incident_id},
+    )
+    return True

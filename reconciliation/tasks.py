@@ -1,13 +1,30 @@
-"""Thin Celery wrappers: load the row, call the service. Safe to run twice."""
+"""Thin Celery wrappers: load the row, call the service. Safe to run twice.
+
+Past its attempt limit (outage_desk.task_base.AppTask) a task's run or import is
+marked failed through ``on_given_up``.
+"""
 
 from pathlib import Path
+from typing import Any
 
 from celery import shared_task
 
 from .models import ImportBatch, ReconciliationRun
 
 
-@shared_task(acks_late=True)
+def _run_given_up(task: Any, run_id: int) -> None:
+    from .services import run_give_up
+
+    run_give_up(run_id=run_id)
+
+
+def _import_given_up(task: Any, batch_id: int) -> None:
+    from .uploads import batch_give_up
+
+    batch_give_up(batch_id=batch_id)
+
+
+@shared_task(acks_late=True, on_given_up=_run_given_up)
 def reconciliation_run_task(run_id: int) -> None:
     from .services import run_execute
 
@@ -17,7 +34,7 @@ def reconciliation_run_task(run_id: int) -> None:
     run_execute(run=run)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, on_given_up=_import_given_up)
 def records_import_task(batch_id: int) -> None:
     from .uploads import batch_process
 

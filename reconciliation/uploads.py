@@ -140,3 +140,21 @@ def _batch_reject(batch: ImportBatch, errors: list[dict[str, object]]) -> Import
         data={"errors": len(errors)},
     )
     return batch
+
+
+def batch_give_up(*, batch_id: int) -> bool:
+    """Reject a queued or running import whose task failed for good."""
+    with transaction.atomic():
+        batch = (
+            ImportBatch.objects.select_for_update()
+            .filter(
+                pk=batch_id,
+                status__in=[ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING],
+            )
+            .first()
+        )
+        if batch is None:
+            return False
+        reason = str(ERROR_IMPORT_FAILED)
+        _batch_reject(batch, [{"line": 0, "field": "file", "reason": reason}])
+    return True

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from outage_desk.celery import app
 from outage_desk.tasks import ping_task
@@ -14,9 +15,22 @@ from outage_desk.tasks import ping_task
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
-def worker():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "outage_desk.settings_test"}
+def worker(transactional_db):
+    # the test database: every task counts its deliveries there (TaskRun)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "outage_desk.settings_test",
+        "DATABASE_URL": _test_database_url(),
+    }
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -9,6 +9,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -103,14 +105,19 @@ class Proc:
             return []
 
     def stop(self, timeout: float = 15) -> None:
+        # children first: once this process is gone they can no longer be found
+        kids = self.children()
         if self.popen.poll() is None:
             self.popen.terminate()
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-        for child in self.children():
-            child.kill()
+        for child in kids + self.children():
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
 
     def kill(self) -> None:
         kids = self.children()
@@ -237,6 +244,49 @@ def worker_start(
         schedule = Path(env["RESILIENCE_TMP"]) / f"beat-{uuid.uuid4().hex[:6]}"
         args += ["--beat", "--schedule", str(schedule)]
     return procs.start("celery", args, env)
+
+
+def _worker_args(env: dict[str, str], concurrency: int) -> list[str]:
+    return [
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={concurrency}",
+        "--loglevel=ERROR",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        env["NOTICE_TASK_QUEUE"],
+    ]
+
+
+class CeleryZygote:
+    """Forks whole Celery workers from a process that imported everything once."""
+
+    def __init__(self, procs: Procs, env: dict[str, str]):
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "tests.resilience.celery_zygote"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.proc = Proc(popen, "celery-zygote")
+        procs.started.append(self.proc)
+        self.env = env
+
+    def worker(self, *, concurrency: int = 2, timeout: float = 90) -> psutil.Process:
+        stdin, stdout = self.proc.popen.stdin, self.proc.popen.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps(_worker_args(self.env, concurrency)) + "\n")
+        stdin.flush()
+        ready, _w, _x = select.select([stdout], [], [], timeout)
+        line = stdout.readline() if ready else ""
+        if not line.strip():
+            pytest.fail(f"the Celery zygote forked no worker within {timeout}s")
+        return psutil.Process(int(line))
 
 
 def beat_start(procs: Procs, env: dict[str, str]) -> Proc:
@@ -495,11 +545,20 @@ class Reply:
 
 
 def post_deposit(
-    port: int, key: str, body: dict, idem: str, timeout: float = 30
+    port: int,
+    key: str,
+    body: dict,
+    idem: str,
+    timeout: float = 30,
+    connected: Callable[[int], None] | None = None,
 ) -> Reply:
+    """POST one capture; ``connected`` hears the client's local port once connected."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
+        if connected is not None:
+            conn.connect()
+            connected(conn.sock.getsockname()[1])
         conn.request(
             "POST",
             "/api/v1/deposits/",
@@ -522,6 +581,18 @@ def post_deposit(
         return Reply(0, {}, time.perf_counter() - started)
     finally:
         conn.close()
+
+
+def worker_serving(web: "Web", client_port: int) -> int | None:
+    """The gunicorn worker holding the connection from ``client_port``, if any yet."""
+    for worker in web.workers():
+        try:
+            for conn in worker.net_connections(kind="tcp"):
+                if conn.raddr and conn.raddr.port == client_port:
+                    return worker.pid
+        except psutil.Error:
+            continue
+    return None
 
 
 def kill9(pid: int) -> None:

@@ -23,6 +23,7 @@ NOTICE_RETRY_BASE_SECONDS = int(os.environ.get("RESILIENCE_RETRY_BASE", "1"))
 NOTICE_RETRY_MAX_SECONDS = 5
 NOTICE_MAX_ATTEMPTS = int(os.environ.get("RESILIENCE_MAX_ATTEMPTS", "8"))
 NOTICE_FAILURE_ALERT_EMAILS = ["ops@example.com"]
+TASK_FAILURE_ALERT_EMAILS = ["ops@example.com"]
 # Only the relay, every few seconds, on the test's own queue.
 CELERY_BEAT_SCHEDULE = {
     "notifications-relay": {
@@ -38,3 +39,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "ERROR"},
 }
+# Redis hands out again a message unacknowledged past the visibility timeout only
+# when a worker sweeps for such messages: by default every 10th sweep of 10 s (about
+# 100 s). Every second here, so a 2 s visibility timeout shows within seconds.
+if not BROKER_IS_EMBEDDED:  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(  # noqa: F405
+        unacked_restore_interval=1, unacked_restore_throttle=1
+    )
