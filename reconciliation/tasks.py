@@ -1,6 +1,7 @@
 """Thin Celery wrappers: load the row, call the service. Safe to run twice."""
 
 from pathlib import Path
+from typing import Any
 
 from celery import shared_task
 
@@ -8,13 +9,44 @@ from .models import ImportBatch, ReconciliationRun
 
 
 @shared_task(acks_late=True)
-def reconciliation_run_task(run_id: int) -> None:
-    from .services import run_execute
+def reconciliation_run_task(run_id: int, partitions: int = 1) -> None:
+    from .services import run_dispatch, run_execute
 
     run = ReconciliationRun.objects.select_related("incident").get(pk=run_id)
     if run.status != ReconciliationRun.Status.QUEUED:
         return  # already done (or running elsewhere): a redelivery does nothing
-    run_execute(run=run)
+    if partitions > 1:
+        run_dispatch(run=run, partitions=partitions)
+    else:
+        run_execute(run=run)
+
+
+@shared_task(acks_late=True)
+def reconciliation_partition_task(
+    run_id: int, index: int, count: int
+) -> dict[str, Any]:
+    """One partition of a fanned-out run: reads only, so a redelivery is harmless."""
+    from .services import run_partition
+
+    run = ReconciliationRun.objects.select_related("incident").get(pk=run_id)
+    return run_partition(run=run, index=index, count=count)
+
+
+@shared_task(acks_late=True)
+def reconciliation_merge_task(partitions: list[dict[str, Any]], run_id: int) -> None:
+    """The chord's body: every partition's result, merged and stored once."""
+    from .services import run_merge
+
+    run = ReconciliationRun.objects.select_related("incident").get(pk=run_id)
+    run_merge(run=run, partitions=partitions)
+
+
+@shared_task
+def reconciliation_failed_task(run_id: int) -> None:
+    """A partition (or the merge) raised: the run is marked failed."""
+    from .services import run_failed
+
+    run_failed(run_id=run_id)
 
 
 @shared_task(acks_late=True)
