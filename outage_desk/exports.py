@@ -9,7 +9,9 @@ import re
 from decimal import Decimal
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# ASCII digits, the whole cell (no trailing newline): the same test as the SQL
+# that writes the reconciliation export.
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 def cell_safe(value: object) -> str:
@@ -21,6 +23,6 @@ def cell_safe(value: object) -> str:
     if isinstance(value, int | Decimal):
         return str(value)
     text = str(value)
-    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.match(text):
+    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
