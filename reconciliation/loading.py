@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -36,7 +37,12 @@ from .parsers import (
     RowError,
     format_guess,
 )
-from .parsers.base import ERROR_DUPLICATE_ID, ERROR_NO_RECORDS, TEXT_LIMITS
+from .parsers.base import (
+    ERROR_DUPLICATE_ID,
+    ERROR_NO_RECORDS,
+    FORMULA_STARTS,
+    TEXT_LIMITS,
+)
 from .storage import ids_reserve
 
 ERROR_UNKNOWN_FORMAT = _("Unknown format “%(value)s”.")
@@ -529,13 +535,10 @@ def _insert_chunks(spool: Path, batch: ImportBatch) -> None:
 # ---- the canonical CSV on PostgreSQL: parsed and checked by the database ----------
 
 CANONICAL_HEADER = ",".join(FIELDS)
-# Python's str.isspace() characters: a value starting or ending with one of them
-# would be stripped by the Python parser, so the database leaves it to that parser.
-_SPACE = (
-    "[\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680"
-    "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-)
-_FORMULA = "[-=+@\\t\\r]"
+# Python's str.isspace() characters: a value starting or ending with one of them is
+# stripped by the Python parser, so the database leaves such a file to that parser.
+_SPACES = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_HEAD_CHARS = _SPACES + "".join(FORMULA_STARTS)  # first characters it would refuse
 
 
 def _canonical_file(path: Path) -> bool:
@@ -552,30 +555,32 @@ def _canonical_file(path: Path) -> bool:
     return True
 
 
-def _clean_sql(stage: str) -> str:
-    """Rows the Python parser would read exactly as they stand (else: not clean)."""
-    text_checks = []
+def _clean_sql(places: dict[str, int]) -> str:
+    """The rows the Python parser reads exactly as they stand, as a WHERE clause
+    over the staged text ``s`` (no join and one regular expression per row, so a
+    scan of a million rows stays short). ``places``: the file's currencies, all
+    known, with their decimals; the parameters ``head`` and ``tail`` are the
+    characters a value may not start, and end, with."""
+    checks = ["s.external_id <> ''"]
     for name in ("external_id", "account", "counterparty", "reference", "description"):
-        text_checks.append(
-            f"(s.{name} = '' OR (s.{name} !~ '^{_FORMULA}' "
-            f"AND s.{name} !~ '^{_SPACE}' AND s.{name} !~ '{_SPACE}$' "
+        checks.append(
+            f"(s.{name} = '' OR (strpos(%(head)s, left(s.{name}, 1)) = 0 "
+            f"AND strpos(%(tail)s, right(s.{name}, 1)) = 0 "
             f"AND char_length(s.{name}) <= {TEXT_LIMITS[name]}))"
         )
-    return (
-        "SELECT count(*), count(*) FILTER (WHERE NOT ("  # noqa: S608
-        "s.external_id <> '' AND " + " AND ".join(text_checks) + " AND "
-        "c.places IS NOT NULL "
-        "AND s.amount ~ '^[+-]?[0-9]{1,15}(\\.[0-9]+)?$' "
-        "AND coalesce(char_length(substring(s.amount from '\\.([0-9]+)$')), 0) "
-        "<= c.places "
-        "AND s.value_date ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' "
-        "AND substr(s.value_date, 1, 4) <> '0000' "
-        "AND substr(s.value_date, 9, 2)::int <= extract(day from make_date("
-        "substr(s.value_date, 1, 4)::int, substr(s.value_date, 6, 2)::int, 1) "
-        "+ interval '1 month - 1 day')"
-        f")) FROM {stage} s LEFT JOIN unnest(%s::text[], %s::int[]) "
-        "AS c(code, places) ON c.code = s.currency"
+    by_currency = " ".join(
+        f"WHEN '{code}' THEN {int(n)}" for code, n in sorted(places.items())
     )
+    checks += [
+        "s.amount ~ '^[+-]?[0-9]{1,15}([.][0-9]+)?$'",
+        "(CASE WHEN strpos(s.amount, '.') > 0 THEN char_length(s.amount) "
+        f"- strpos(s.amount, '.') ELSE 0 END) <= CASE s.currency {by_currency} END",
+        # The ISO form Python's date.fromisoformat reads; the ::date cast refuses
+        # a day the month does not have.
+        "s.value_date ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$'",
+        "left(s.value_date, 4) <> '0000'",
+    ]
+    return " AND ".join(checks)
 
 
 @transaction.atomic
@@ -588,24 +593,26 @@ def _import_canonical(
     batch: ImportBatch | None,
     progress: Progress | None,
 ) -> ImportOutcome | None:
-    """The canonical CSV read by PostgreSQL's COPY and checked in one SQL scan.
+    """The canonical CSV read by PostgreSQL's COPY and checked in SQL.
 
-    COPY parses the file in C into a temporary table; one query checks every row
-    by the rules the Python parser applies (amount, currency and its decimals,
-    date, formula-looking and over-long text, surrounding spaces) and looks for
-    repeated external ids. A clean file is inserted from there in one statement.
-    Anything else (a bad row, a repeated id, a wrong encoding, a row COPY cannot
-    read) rolls this back and returns None: the Python parser then reads the file
-    and reports every bad row with its line, field and reason.
+    COPY parses the file in C into a temporary table; the rules the Python parser
+    applies (amount, currency and its decimals, ISO date, formula-looking and
+    over-long text, surrounding spaces, repeated external ids) are checked there,
+    for the first file of an incident in the very INSERT that moves the rows. A
+    file with any row outside them (a bad row, a repeated id, a wrong encoding, a
+    row COPY cannot read) is rolled back and None returned: the Python parser then
+    reads the file and reports every bad row with its line, field and reason.
     """
     if not _canonical_file(path):
         return None
-    from outage_desk.money import _CURRENCIES, currency_places
+    from outage_desk.money import currency_is_known, currency_places
 
-    codes = sorted(_CURRENCIES)
+    chars: dict[str, Any] = {"head": _HEAD_CHARS, "tail": _SPACES}
     stage = f"recon_canon_{uuid.uuid4().hex[:12]}"
     columns = ", ".join(FIELDS)
     table = SystemRecord._meta.db_table
+    first_file = not SystemRecord.objects.filter(incident=incident).exists()
+    batch_pk = batch.pk if batch is not None else ids_reserve(ImportBatch, 1)[0]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -621,30 +628,44 @@ def _import_canonical(
                     handle,
                     1 << 20,
                 )
-            cursor.execute(
-                _clean_sql(stage), [codes, [currency_places(c) for c in codes]]
-            )
-            rows_seen, unclean = cursor.fetchone()
-            if not rows_seen or unclean:
-                raise _NotCanonical
-            cursor.execute(
-                f"SELECT 1 FROM {stage} GROUP BY external_id "  # noqa: S608
-                "HAVING count(*) > 1 LIMIT 1"
-            )
-            if cursor.fetchone():
+            rows_seen = int(cursor.rowcount)
+            if rows_seen <= 0:
                 raise _NotCanonical
             if progress:
                 progress(rows_seen)
-            batch_pk = batch.pk if batch is not None else ids_reserve(ImportBatch, 1)[0]
+            cursor.execute(f"SELECT DISTINCT currency FROM {stage}")  # noqa: S608
+            currencies = [code for (code,) in cursor.fetchall()]
+            if not all(currency_is_known(code) for code in currencies):
+                raise _NotCanonical
+            clean = _clean_sql({code: currency_places(code) for code in currencies})
+            if not first_file:
+                # Repeated ids inside the file, and rows outside the rules, first:
+                # ON CONFLICT below skips the ids already loaded.
+                cursor.execute(
+                    f"SELECT 1 FROM {stage} GROUP BY external_id "  # noqa: S608
+                    "HAVING count(*) > 1 LIMIT 1"
+                )
+                if cursor.fetchone():
+                    raise _NotCanonical
+                cursor.execute(
+                    f"SELECT count(*) FROM {stage} s WHERE {clean}",  # noqa: S608
+                    chars,
+                )
+                if cursor.fetchone()[0] != rows_seen:
+                    raise _NotCanonical
+            # The first file: a repeated id fails the unique index (and so comes
+            # here as an error), and a row outside the rules is not inserted.
             cursor.execute(
                 f"INSERT INTO {table} (batch_id, incident_id, {columns}) "  # noqa: S608
-                "SELECT %s, %s, external_id, account, amount::numeric, currency, "
-                "value_date::date, counterparty, reference, description "
-                f"FROM {stage} ORDER BY line "
-                "ON CONFLICT (incident_id, external_id) DO NOTHING",
-                [batch_pk, incident.pk],
+                "SELECT %(batch)s, %(incident)s, s.external_id, s.account, "
+                "s.amount::numeric, s.currency, s.value_date::date, s.counterparty, "
+                f"s.reference, s.description FROM {stage} s WHERE {clean} "
+                "ORDER BY s.line" + ("" if first_file else " ON CONFLICT DO NOTHING"),
+                {**chars, "batch": batch_pk, "incident": incident.pk},
             )
             loaded = int(cursor.rowcount)
+            if first_file and loaded != rows_seen:
+                raise _NotCanonical
             cursor.execute(f"DROP TABLE {stage}")
     except (_NotCanonical, DatabaseError):
         return None
