@@ -9,9 +9,7 @@ import re
 from decimal import Decimal
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# ASCII digits, the whole cell (no trailing newline): the same test as the SQL
-# that writes the reconciliation export.
-_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def cell_safe(value: object) -> str:
@@ -23,6 +21,6 @@ def cell_safe(value: object) -> str:
     if isinstance(value, int | Decimal):
         return str(value)
     text = str(value)
-    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
+    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.match(text):
         return "'" + text
     return text
