@@ -419,6 +419,14 @@ RECONCILIATION = {
     "SETTLEMENT_GRACE": env.int("RECONCILIATION_SETTLEMENT_GRACE", default=3),
     # rapidfuzz token-sort ratio (0-100) for the fuzzy payer-name pass.
     "FUZZY": env.int("RECONCILIATION_FUZZY", default=85),
+    # Runs started from the screens and the API: more than 1 fans the matching out
+    # over that many Celery tasks (any worker, any machine) and merges them.
+    "PARTITIONS": env.int("RECONCILIATION_PARTITIONS", default=1),
+}
+# The queue of reconciliation runs and their partition and merge tasks.
+RECONCILIATION_TASK_QUEUE = env.str("RECONCILIATION_TASK_QUEUE", default="celery")
+CELERY_TASK_ROUTES = {
+    "reconciliation.tasks.reconciliation_*": {"queue": RECONCILIATION_TASK_QUEUE}
 }
 
 # api

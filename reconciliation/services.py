@@ -11,7 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DecimalField, F, Func, IntegerField, TextField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +67,9 @@ class RunPlan:
     rejected: frozenset[tuple[int, int]]
     config: engine.MatchConfig
     window: tuple[dt.date, dt.date]
+    # (deposits, records) in scope, when the items themselves are elsewhere (a
+    # partitioned run's merge step holds only the partitions' leftovers).
+    sizes: tuple[int, int] | None = None
 
 
 def match_config_for(incident: Incident) -> tuple[engine.MatchConfig, int]:
@@ -81,12 +86,43 @@ def match_config_for(incident: Incident) -> tuple[engine.MatchConfig, int]:
     return config, grace
 
 
-def run_plan(*, incident: Incident) -> RunPlan:
-    """Gather the in-scope deposits and credits, minus what finance already decided."""
-    config, grace = match_config_for(incident)
+def _window(incident: Incident, grace: int) -> tuple[dt.date, dt.date]:
     end = incident.capture_ends_at or incident.restored_at or timezone.now()
     first_day = incident.impact_started_at.astimezone(dt.UTC).date()
-    last_day = engine.business_days_add(end.astimezone(dt.UTC).date(), grace)
+    return first_day, engine.business_days_add(end.astimezone(dt.UTC).date(), grace)
+
+
+class _PartitionOf(Func):
+    """``engine.partition_of(key, count)`` computed by PostgreSQL."""
+
+    template = (
+        "mod(('x' || substr(md5(%(expressions)s), 1, 8))::bit(32)::bigint, %(count)d)"
+    )
+    output_field = IntegerField()
+
+
+def _partition_of(config: engine.MatchConfig, count: int) -> _PartitionOf:
+    """``engine.partition_key`` of a row (deposit or record) in SQL."""
+    if config.amount_tolerance:
+        return _PartitionOf(F("currency"), count=int(count))
+    amount = Cast(
+        Func(F("amount"), function="trim_scale", output_field=DecimalField()),
+        TextField(),
+    )
+    return _PartitionOf(
+        Concat(F("currency"), Value(":"), amount, output_field=TextField()),
+        count=int(count),
+    )
+
+
+def run_plan(*, incident: Incident, part: tuple[int, int] | None = None) -> RunPlan:
+    """Gather the in-scope deposits and credits, minus what finance already decided.
+
+    With ``part`` = (index, count), only the rows of that partition (see
+    ``engine.partition``): PostgreSQL selects them by the same hash in SQL.
+    """
+    config, grace = match_config_for(incident)
+    first_day, last_day = _window(incident, grace)
     confirmed_d = MatchDeposit.objects.filter(confirmed=True).values("deposit_id")
     confirmed_r = MatchRecord.objects.filter(confirmed=True).values("record_id")
     zones: dict[str, zoneinfo.ZoneInfo] = {}
@@ -107,6 +143,8 @@ def run_plan(*, incident: Incident) -> RunPlan:
             "branch__timezone",
         )
     )
+    if part is not None and connection.vendor == "postgresql":
+        rows = rows.alias(part=_partition_of(config, part[1])).filter(part=part[0])
     for (
         pk,
         receipt,
@@ -139,7 +177,23 @@ def run_plan(*, incident: Incident) -> RunPlan:
             "reference",
         )
     )
+    if part is not None and connection.vendor == "postgresql":
+        records = records.alias(part=_partition_of(config, part[1])).filter(
+            part=part[0]
+        )
     system = [engine.SystemItem(*row) for row in records.iterator(chunk_size=BULK)]
+    if part is not None and connection.vendor != "postgresql":
+        index, count = part
+        manual = [
+            m
+            for m in manual
+            if engine.partition_of(engine.partition_key(m, config), count) == index
+        ]
+        system = [
+            s
+            for s in system
+            if engine.partition_of(engine.partition_key(s, config), count) == index
+        ]
     rejected = frozenset(
         RejectedPair.objects.filter(incident=incident).values_list(
             "deposit_id", "record_id"
@@ -152,8 +206,10 @@ def _counts(plan: RunPlan, result: engine.Result) -> dict[str, int]:
     counts = {f"matched_{kind}": 0 for kind in (*engine.PASSES,)}
     counts.update({kind: 0 for kind in Discrepancy.Kind.values})
     counts.update(result.counts())
-    counts["deposits"] = len(plan.manual)
-    counts["records"] = len(plan.system)
+    counts["deposits"], counts["records"] = plan.sizes or (
+        len(plan.manual),
+        len(plan.system),
+    )
     return dict(sorted(counts.items()))
 
 
@@ -176,23 +232,45 @@ def run_create(
 
 @transaction.atomic
 def run_start(
-    *, incident: Incident, actor: User | None = None, dry_run: bool = False
+    *,
+    incident: Incident,
+    actor: User | None = None,
+    dry_run: bool = False,
+    partitions: int | None = None,
 ) -> ReconciliationRun:
-    """Queue a run for a worker; the task is sent only after commit."""
+    """Queue a run for a worker; the task is sent only after commit.
+
+    With more than one partition (default: the ``PARTITIONS`` setting) the worker
+    fans the run out, one task per partition, and a final task merges them.
+    """
     from .tasks import reconciliation_run_task
 
+    if partitions is None:
+        partitions = getattr(settings, "RECONCILIATION", {}).get("PARTITIONS", 1)
     run = run_create(incident=incident, actor=actor, dry_run=dry_run)
-    transaction.on_commit(partial(reconciliation_run_task.delay, run.pk))
+    args = (run.pk,) if partitions <= 1 else (run.pk, partitions)
+    transaction.on_commit(partial(reconciliation_run_task.delay, *args))
     return run
 
 
-def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> ReconciliationRun:
-    """Match (outside any transaction), then store the outcome in one transaction."""
+def _run_claim(run: ReconciliationRun) -> None:
     claimed = ReconciliationRun.objects.filter(
         pk=run.pk, status=ReconciliationRun.Status.QUEUED
     ).update(status=ReconciliationRun.Status.RUNNING)
     if claimed != 1:
         raise ValidationError(ERROR_RUN_NOT_QUEUED)
+
+
+def run_failed(*, run_id: int) -> None:
+    """Mark a run that could not finish (its matching or storing raised)."""
+    ReconciliationRun.objects.filter(
+        pk=run_id, status=ReconciliationRun.Status.RUNNING
+    ).update(status=ReconciliationRun.Status.FAILED, finished_at=timezone.now())
+
+
+def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> ReconciliationRun:
+    """Match (outside any transaction), then store the outcome in one transaction."""
+    _run_claim(run)
     seconds: dict[str, float] = {}
     try:
         began = time.perf_counter()
@@ -204,10 +282,108 @@ def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> Reconciliatio
         seconds["match"] = time.perf_counter() - began - seconds["plan"]
         run = _run_store(run=run, plan=plan, result=result, seconds=seconds)
     except Exception:
-        ReconciliationRun.objects.filter(pk=run.pk).update(
-            status=ReconciliationRun.Status.FAILED, finished_at=timezone.now()
-        )
+        run_failed(run_id=run.pk)
         raise
+    return _run_auto_confirm(run)
+
+
+def run_dispatch(*, run: ReconciliationRun, partitions: int) -> None:
+    """Fan a queued run out: one Celery task per partition, then one merge task.
+
+    The partition tasks select their own rows (``run_plan(part=...)``) and return
+    their ``Partial`` as JSON through the result backend; the chord's body
+    (``run_merge``) settles the leftovers and stores the outcome. Any worker on
+    any machine sharing the database and the broker can take any of them.
+    """
+    from celery import chord
+
+    from .tasks import (
+        reconciliation_failed_task,
+        reconciliation_merge_task,
+        reconciliation_partition_task,
+    )
+
+    _run_claim(run)
+    queue = settings.RECONCILIATION_TASK_QUEUE
+    header = [
+        reconciliation_partition_task.si(run.pk, index, partitions).set(queue=queue)
+        for index in range(partitions)
+    ]
+    body = reconciliation_merge_task.s(run.pk).set(queue=queue)
+    body.on_error(reconciliation_failed_task.si(run.pk).set(queue=queue))
+    try:
+        chord(header)(body)
+    except Exception:
+        run_failed(run_id=run.pk)
+        raise
+
+
+def run_partition(*, run: ReconciliationRun, index: int, count: int) -> dict[str, Any]:
+    """Match one partition of a running run; what it returns goes to ``run_merge``."""
+    began = time.perf_counter()
+    plan = run_plan(incident=run.incident, part=(index, count))
+    loaded = time.perf_counter()
+    found = engine.match_partition(plan.manual, plan.system, plan.config, plan.rejected)
+    return {
+        "index": index,
+        "deposits": len(plan.manual),
+        "records": len(plan.system),
+        "seconds": {
+            "plan": loaded - began,
+            "match": time.perf_counter() - loaded,
+        },
+        "partial": engine.partial_dump(found),
+    }
+
+
+def run_merge(
+    *, run: ReconciliationRun, partitions: list[dict[str, Any]]
+) -> ReconciliationRun:
+    """Merge the partitions' results, settle the leftovers, store like a single run."""
+    if run.status != ReconciliationRun.Status.RUNNING:
+        return run  # stored already (a redelivered merge) or failed
+    try:
+        began = time.perf_counter()
+        config, grace = match_config_for(run.incident)
+        rejected = frozenset(
+            RejectedPair.objects.filter(incident=run.incident).values_list(
+                "deposit_id", "record_id"
+            )
+        )
+        parts = sorted(partitions, key=lambda p: p["index"])
+        plan = RunPlan(
+            [],
+            [],
+            rejected,
+            config,
+            _window(run.incident, grace),
+            sizes=(
+                sum(p["deposits"] for p in parts),
+                sum(p["records"] for p in parts),
+            ),
+        )
+        result = engine.match_residual(
+            [engine.partial_load(p["partial"]) for p in parts], config, rejected
+        )
+        seconds = {
+            "plan": max(p["seconds"]["plan"] for p in parts),
+            "match": max(p["seconds"]["match"] for p in parts),
+            "merge": time.perf_counter() - began,
+        }
+        with transaction.atomic():
+            # Two deliveries of the merge store once: the second waits, then sees
+            # the run finished.
+            locked = ReconciliationRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status != ReconciliationRun.Status.RUNNING:
+                return locked
+            run = _run_store(run=run, plan=plan, result=result, seconds=seconds)
+    except Exception:
+        run_failed(run_id=run.pk)
+        raise
+    return _run_auto_confirm(run)
+
+
+def _run_auto_confirm(run: ReconciliationRun) -> ReconciliationRun:
     threshold = (
         MatchSettings.objects.filter(incident=run.incident)
         .values_list("auto_confirm_score", flat=True)

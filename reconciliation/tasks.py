@@ -12,10 +12,14 @@ from celery import shared_task
 from .models import ImportBatch, ReconciliationRun
 
 
-def _run_given_up(task: Any, run_id: int) -> None:
+def _run_given_up(task: Any, run_id: int, *args: Any, **kwargs: Any) -> None:
     from .services import run_give_up
 
     run_give_up(run_id=run_id)
+
+
+def _merge_given_up(task: Any, partitions: Any, run_id: int) -> None:
+    _run_given_up(task, run_id)
 
 
 def _import_given_up(task: Any, batch_id: int) -> None:
@@ -25,13 +29,44 @@ def _import_given_up(task: Any, batch_id: int) -> None:
 
 
 @shared_task(acks_late=True, on_given_up=_run_given_up)
-def reconciliation_run_task(run_id: int) -> None:
-    from .services import run_execute
+def reconciliation_run_task(run_id: int, partitions: int = 1) -> None:
+    from .services import run_dispatch, run_execute
 
     run = ReconciliationRun.objects.select_related("incident").get(pk=run_id)
     if run.status != ReconciliationRun.Status.QUEUED:
         return  # already done (or running elsewhere): a redelivery does nothing
-    run_execute(run=run)
+    if partitions > 1:
+        run_dispatch(run=run, partitions=partitions)
+    else:
+        run_execute(run=run)
+
+
+@shared_task(acks_late=True, on_given_up=_run_given_up)
+def reconciliation_partition_task(
+    run_id: int, index: int, count: int
+) -> dict[str, Any]:
+    """One partition of a fanned-out run: reads only, so a redelivery is harmless."""
+    from .services import run_partition
+
+    run = ReconciliationRun.objects.select_related("incident").get(pk=run_id)
+    return run_partition(run=run, index=index, count=count)
+
+
+@shared_task(acks_late=True, on_given_up=_merge_given_up)
+def reconciliation_merge_task(partitions: list[dict[str, Any]], run_id: int) -> None:
+    """The chord's body: every partition's result, merged and stored once."""
+    from .services import run_merge
+
+    run = ReconciliationRun.objects.select_related("incident").get(pk=run_id)
+    run_merge(run=run, partitions=partitions)
+
+
+@shared_task(acks_late=True, on_given_up=_run_given_up)
+def reconciliation_failed_task(run_id: int) -> None:
+    """A partition (or the merge) raised: the run is marked failed."""
+    from .services import run_failed
+
+    run_failed(run_id=run_id)
 
 
 @shared_task(acks_late=True, on_given_up=_import_given_up)

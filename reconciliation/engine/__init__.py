@@ -19,7 +19,7 @@ ids and content, never by input order.
 """
 
 import datetime as dt
-import zlib
+import hashlib
 from collections.abc import Iterable, Sequence
 
 from .exact import match_partition
@@ -44,13 +44,29 @@ from .items import (
     norm_ref,
 )
 from .residual import match_residual
+from .wire import partial_dump, partial_load
 
 
 def partition_key(item: ManualItem | SystemItem, config: MatchConfig) -> str:
-    """Items that can pair in the exact passes share a key (currency and amount)."""
+    """Items that can pair in the exact passes share a key (currency and amount).
+
+    The amount is written without trailing zeros or exponent (``100``, ``12.3``),
+    as PostgreSQL's ``trim_scale(amount)::text`` writes it.
+    """
     if config.amount_tolerance:
         return item.currency
-    return f"{item.currency}:{item.amount.normalize()}"
+    return f"{item.currency}:{format(item.amount.normalize(), 'f')}"
+
+
+def partition_of(key: str, count: int) -> int:
+    """The partition of a key: the first 32 bits of its MD5, modulo ``count``.
+
+    Stable across processes and machines, and the same number PostgreSQL gives
+    with ``('x' || substr(md5(key), 1, 8))::bit(32)::bigint % count``, so a
+    worker can select its partition's rows in SQL.
+    """
+    digest = hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
+    return int(digest[:8], 16) % count
 
 
 def partition(
@@ -59,14 +75,14 @@ def partition(
     count: int,
     config: MatchConfig,
 ) -> list[tuple[list[ManualItem], list[SystemItem]]]:
-    """Split the inputs into ``count`` parts by a stable hash of ``partition_key``."""
+    """Split the inputs into ``count`` parts by ``partition_of(partition_key)``."""
     parts: list[tuple[list[ManualItem], list[SystemItem]]] = [
         ([], []) for _ in range(count)
     ]
     for m in manual:
-        parts[zlib.crc32(partition_key(m, config).encode()) % count][0].append(m)
+        parts[partition_of(partition_key(m, config), count)][0].append(m)
     for s in system:
-        parts[zlib.crc32(partition_key(s, config).encode()) % count][1].append(s)
+        parts[partition_of(partition_key(s, config), count)][1].append(s)
     return parts
 
 
@@ -101,6 +117,7 @@ def reconcile(
 
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "HINT_DECIMAL_SHIFT",
     "HINT_SAME_AS",
     "HINT_TRANSPOSED",
@@ -121,7 +138,10 @@ __all__ = [
     "name_similarity",
     "norm_name",
     "norm_ref",
+    "partial_dump",
+    "partial_load",
     "partition",
     "partition_key",
+    "partition_of",
     "reconcile",
 ]

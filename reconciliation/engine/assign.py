@@ -84,7 +84,22 @@ def _assign(
         live = [
             e for e in by_score[score] if e[1] not in taken_m and e[2] not in taken_s
         ]
-        for group in _components(live):
+        # Most edges stand alone at their level (their deposit and record have no
+        # other edge there): a component of one, paired without the union-find.
+        m_degree: dict[int, int] = defaultdict(int)
+        s_degree: dict[int, int] = defaultdict(int)
+        for e in live:
+            m_degree[e[1]] += 1
+            s_degree[e[2]] += 1
+        shared = []
+        for e in live:
+            if m_degree[e[1]] == 1 and s_degree[e[2]] == 1:
+                pairs.append(e)
+                taken_m.add(e[1])
+                taken_s.add(e[2])
+            else:
+                shared.append(e)
+        for group in _components(shared):
             ms = sorted({e[1] for e in group})
             ss = sorted({e[2] for e in group})
             if len(ms) == 1 and len(ss) == 1:

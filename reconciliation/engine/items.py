@@ -139,6 +139,8 @@ def norm_ref(value: str) -> str:
 
 
 def norm_name(value: str) -> str:
+    if value.isascii():  # NFKD and the ASCII filter change nothing
+        return _SPACES.sub(" ", value.casefold()).strip()
     text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     if not text.strip():
         text = value  # keep names in other scripts as they are

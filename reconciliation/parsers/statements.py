@@ -3,7 +3,7 @@
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -229,129 +229,277 @@ def parse_camt(
 # ---- OFX -------------------------------------------------------------------------
 
 
+_OFX_CHUNK = 64 * 1024  # characters read at a time
+_OFX_HEAD = 64 * 1024  # bytes read to check the header
+_OFX_SKELETON_MAX = 4 << 20  # what is not a transaction: headers, balances
+_STMTTRN_OPEN = "<STMTTRN>"
+_STMTTRN_CLOSE = "</STMTTRN>"
+_OFX_STATEMENT = re.compile(r"<(?:STMTRS|CCSTMTRS)>")
+_OFX_CURDEF = re.compile(r"<CURDEF>\s*([^<\s]+)")
+_OFX_ACCTID = re.compile(r"<ACCTID>\s*([^<]*?)\s*(?:<|$)")
+
+
+class _OFXError(Exception):
+    pass
+
+
+def _ofx_body(path: Path) -> Any:
+    """A text stream of the body (from ``<OFX>``), after ofxtools checked the header."""
+    import io
+
+    from ofxtools.header import parse_header
+
+    with path.open("rb") as raw:
+        head = raw.read(_OFX_HEAD)
+    if len(head) == _OFX_HEAD:
+        # Cut the sample at a tag: "<" is one byte in every OFX encoding, so the
+        # cut never splits a character.
+        head = head[: max(head.rfind(b"<"), 1)]
+    header, _body = parse_header(io.BytesIO(head))
+    first = head.find(b"<OFX>")
+    if first < 0:
+        raise _OFXError("no <OFX> element")
+    raw = path.open("rb")
+    raw.seek(first)
+    return io.TextIOWrapper(raw, encoding=header.codec, newline="")
+
+
+def _ofx_pieces(stream: Any) -> Iterator[tuple[str, str]]:
+    """("skeleton", text) and ("STMTTRN", text) pieces of the body, in file order,
+    reading a chunk at a time: one transaction in memory, however long the file."""
+    buffer = ""
+    while True:
+        chunk = stream.read(_OFX_CHUNK)
+        buffer += chunk
+        while True:
+            start = buffer.find(_STMTTRN_OPEN)
+            if start < 0:
+                keep = len(_STMTTRN_OPEN) - 1 if chunk else 0
+                if len(buffer) > keep:
+                    yield "skeleton", buffer[: len(buffer) - keep]
+                    buffer = buffer[len(buffer) - keep :]
+                break
+            if start:
+                # Whitespace between two tags means nothing: not kept.
+                if buffer[:start].strip():
+                    yield "skeleton", buffer[:start]
+                buffer = buffer[start:]
+            end = buffer.find(_STMTTRN_CLOSE)
+            if end < 0:
+                if not chunk:  # the file ends inside a transaction
+                    yield "skeleton", buffer
+                    buffer = ""
+                break
+            end += len(_STMTTRN_CLOSE)
+            yield "STMTTRN", buffer[:end]
+            buffer = buffer[end:]
+        if not chunk:
+            return
+
+
+def _ofx_element(text: str) -> Any:
+    from ofxtools.models.base import Aggregate
+    from ofxtools.Parser import TreeBuilder
+
+    builder = TreeBuilder()
+    builder.feed(text)
+    return Aggregate.from_etree(builder.close())
+
+
 def parse_ofx(
     path: Path, spec: ProfileSpec, report: ParseReport
 ) -> Iterator[ParsedRecord]:
-    """OFX 1.x (SGML) and 2.x (XML) bank and card statements through ofxtools."""
-    from ofxtools.Parser import OFXTree
-
+    """OFX 1.x (SGML) and 2.x (XML) bank and card statements through ofxtools,
+    streamed: each ``<STMTTRN>`` is converted on its own as it is read, and the
+    rest of the document (headers, accounts, balances: small) is checked whole by
+    ofxtools at the end, so a truncated or malformed file is still refused."""
     # ofxtools logs every element it converts at INFO.
     logging.getLogger("ofxtools").setLevel(logging.WARNING)
     if path.stat().st_size == 0:
         report.error(0, "file", ERROR_EMPTY)
         return
+    skeleton: list[str] = []
+    size = 0
+    used: list[tuple[str, str]] = []  # (account, currency) of each statement
+    number = 0
     try:
-        tree = OFXTree()
-        tree.parse(str(path))
-        ofx = tree.convert()
-        statements = list(ofx.statements)
+        with _ofx_body(path) as stream:
+            for kind, text in _ofx_pieces(stream):
+                if kind == "skeleton":
+                    size += len(text)
+                    if size > _OFX_SKELETON_MAX:
+                        raise _OFXError("too much content outside transactions")
+                    skeleton.append(text)
+                    continue
+                number += 1
+                report.rows_seen += 1
+                if not used or len(used) < _ofx_statements(skeleton):
+                    used.append(_ofx_statement_head(skeleton))
+                account, curdef = used[-1]
+                tx = _ofx_element(text)
+                record = _ofx_record(tx, number, account, curdef, report)
+                if record is not None:
+                    yield record
+        ofx = _ofx_element("".join(skeleton))
+        found = [
+            (getattr(stmt.account, "acctid", "") or "", stmt.curdef)
+            for stmt in ofx.statements
+        ]
+        if number and found[: len(used)] != used:
+            raise _OFXError("statement accounts could not be read")
+        if not found:
+            raise _OFXError("no statement")
     except Exception as exc:  # ofxtools raises many kinds; all mean "unreadable"
         report.error(
             0, "file", ERROR_BAD_OFX, detail=str(exc)[:200] or type(exc).__name__
         )
-        return
-    number = 0
-    for stmt in statements:
-        account = getattr(stmt.account, "acctid", "") or ""
-        for tx in stmt.banktranlist or []:
-            number += 1
-            report.rows_seen += 1
-            before = len(report.errors)
-            currency = (
-                getattr(tx, "currency", None) and tx.currency.cursym
-            ) or stmt.curdef
-            values = {
-                "external_id": check_text(
-                    report, number, "external_id", tx.fitid or ""
-                ),
-                "counterparty": check_text(
-                    report, number, "counterparty", (tx.name or "")[:200]
-                ),
-                "reference": check_text(
-                    report, number, "reference", tx.refnum or tx.checknum or ""
-                ),
-                "description": check_text(report, number, "description", tx.memo or ""),
-            }
-            check_money(report, number, tx.trnamt, currency)
-            if len(report.errors) > before:
-                continue
-            yield ParsedRecord(
-                line=number,
-                account=account,
-                amount=tx.trnamt,
-                currency=currency,
-                value_date=tx.dtposted.date(),
-                **values,
-            )
+
+
+def _ofx_statements(skeleton: list[str]) -> int:
+    return sum(len(_OFX_STATEMENT.findall(text)) for text in skeleton)
+
+
+def _ofx_statement_head(skeleton: list[str]) -> tuple[str, str]:
+    """Account id and default currency of the statement being read (they come
+    before its transactions)."""
+    text = "".join(skeleton)
+    opening = list(_OFX_STATEMENT.finditer(text))
+    head = text[opening[-1].end() :] if opening else text
+    curdef = _OFX_CURDEF.search(head)
+    acctid = _OFX_ACCTID.search(head)
+    return (acctid.group(1) if acctid else ""), (curdef.group(1) if curdef else "")
+
+
+def _ofx_record(
+    tx: Any, number: int, account: str, curdef: str, report: ParseReport
+) -> ParsedRecord | None:
+    before = len(report.errors)
+    currency = (getattr(tx, "currency", None) and tx.currency.cursym) or curdef
+    values = {
+        "external_id": check_text(report, number, "external_id", tx.fitid or ""),
+        "counterparty": check_text(
+            report, number, "counterparty", (tx.name or "")[:200]
+        ),
+        "reference": check_text(
+            report, number, "reference", tx.refnum or tx.checknum or ""
+        ),
+        "description": check_text(report, number, "description", tx.memo or ""),
+    }
+    check_money(report, number, tx.trnamt, currency)
+    if len(report.errors) > before:
+        return None
+    return ParsedRecord(
+        line=number,
+        account=account,
+        amount=tx.trnamt,
+        currency=currency,
+        value_date=tx.dtposted.date(),
+        **values,
+    )
 
 
 # ---- MT940 -----------------------------------------------------------------------
 
 
-def _mt940_lines(text: str) -> list[int]:
-    return [
-        n
-        for n, line in enumerate(text.splitlines(), start=1)
-        if line.startswith(":61:")
-    ]
+def _mt940_blocks(
+    path: Path, encoding: str, report: ParseReport
+) -> Iterator[tuple[str, list[int]]]:
+    """The file's statement blocks (each from a ``:20:`` line to the next), one at a
+    time, with the line numbers of their ``:61:`` entries: only one block in memory.
+
+    ``mt940.parse_statements`` splits a whole file at the same lines, so parsing
+    the blocks one by one gives the same statements.
+    """
+    block: list[str] = []
+    entries: list[int] = []
+    try:
+        with path.open(encoding=encoding, newline=None) as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.startswith(":20:") and block:
+                    yield "".join(block), entries
+                    block, entries = [], []
+                block.append(line)
+                if line.startswith(":61:"):
+                    entries.append(number)
+    except UnicodeDecodeError as exc:
+        report.error(0, "file", ERROR_BAD_MT940, detail=str(exc))
+        return
+    if block:
+        yield "".join(block), entries
 
 
 def parse_mt940(
     path: Path, spec: ProfileSpec, report: ParseReport
 ) -> Iterator[ParsedRecord]:
-    """SWIFT MT940 through the mt-940 package, one statement block at a time."""
+    """SWIFT MT940 through the mt-940 package, streamed one statement block at a time."""
     import mt940
 
-    raw = path.read_bytes()
-    if not raw.strip():
+    # mt-940 logs every tag it reads at DEBUG.
+    logging.getLogger("mt940").setLevel(logging.INFO)
+    if path.stat().st_size == 0:
         report.error(0, "file", ERROR_EMPTY)
         return
-    try:
-        text = raw.decode(spec.encoding if spec.encoding else "utf-8-sig")
-    except UnicodeDecodeError as exc:
-        report.error(0, "file", ERROR_BAD_MT940, detail=str(exc))
-        return
-    if ":20:" not in text or (":60F:" not in text and ":60M:" not in text):
-        report.error(0, "file", ERROR_BAD_MT940, detail="no :20: or :60F: field")
-        return
-    lines = _mt940_lines(text)
-    try:
-        statements = mt940.parse_statements(text)
-    except Exception as exc:  # the library raises plain exceptions on bad fields
-        report.error(0, "file", ERROR_BAD_MT940, detail=str(exc)[:200])
-        return
-    seq = 0
-    for number, statement in enumerate(statements, start=1):
-        data = statement.data
-        ref = str(data.get("transaction_reference", "") or number)
-        name = f"{ref}/{data.get('statement_number', number)}"
-        closing = data.get("final_closing_balance")
-        if closing is None:
-            report.error(
-                lines[seq] if seq < len(lines) else 0,
-                ":62F:",
-                ERROR_MT940_TRUNCATED,
-                statement=name,
-            )
+    encoding = spec.encoding if spec.encoding else "utf-8-sig"
+    number = 0
+    blank = True
+    opened = False  # a :60F: (or :60M:) opening balance somewhere in the file
+    for text, lines in _mt940_blocks(path, encoding, report):
+        blank = blank and not text.strip()
+        opened = opened or ":60F:" in text or ":60M:" in text
+        if not text.lstrip().startswith(":20:"):
+            continue  # a header before the first statement, as parse_statements skips
+        try:
+            statements = mt940.parse_statements(text)
+        except Exception as exc:  # the library raises plain exceptions on bad fields
+            report.error(0, "file", ERROR_BAD_MT940, detail=str(exc)[:200])
             return
-        total = Decimal(0)
-        for index, tx in enumerate(statement, start=1):
-            line = lines[seq] if seq < len(lines) else 0
-            seq += 1
-            report.rows_seen += 1
-            record = _mt940_record(tx.data, name, index, line, data, report)
-            if record is not None:
-                total += record.amount
-                yield record
-        opening = data.get("final_opening_balance")
-        _integrity(
-            report,
-            name,
-            opening=opening.amount.amount if opening else None,
-            closing=closing.amount.amount,
-            entries=total,
-            count=index if statement.transactions else 0,
+        for statement in statements:
+            number += 1
+            if not (yield from _mt940_statement(statement, number, lines, report)):
+                return
+            # Each entry points back at its statement: break the cycle so the
+            # block is freed now, not at the next full garbage collection.
+            statement.transactions.clear()
+    if report.errors:
+        return
+    if blank:
+        report.error(0, "file", ERROR_EMPTY)
+    elif not number or not opened:
+        report.error(0, "file", ERROR_BAD_MT940, detail="no :20: or :60F: field")
+
+
+def _mt940_statement(
+    statement: Any, number: int, lines: list[int], report: ParseReport
+) -> Generator[ParsedRecord, None, bool]:
+    """One statement's records and integrity; returns False when it is cut short."""
+    data = statement.data
+    ref = str(data.get("transaction_reference", "") or number)
+    name = f"{ref}/{data.get('statement_number', number)}"
+    closing = data.get("final_closing_balance")
+    if closing is None:
+        report.error(
+            lines[0] if lines else 0, ":62F:", ERROR_MT940_TRUNCATED, statement=name
         )
+        return False
+    total = Decimal(0)
+    index = 0
+    for index, tx in enumerate(statement, start=1):
+        line = lines[index - 1] if index <= len(lines) else 0
+        report.rows_seen += 1
+        record = _mt940_record(tx.data, name, index, line, data, report)
+        if record is not None:
+            total += record.amount
+            yield record
+    opening = data.get("final_opening_balance")
+    _integrity(
+        report,
+        name,
+        opening=opening.amount.amount if opening else None,
+        closing=closing.amount.amount,
+        entries=total,
+        count=index if statement.transactions else 0,
+    )
+    return True
 
 
 def _mt940_record(

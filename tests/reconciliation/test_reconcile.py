@@ -353,3 +353,42 @@ def test_a_rule_confirms_matches_at_or_above_a_score(scenario, incident):
     assert Notice.objects.get().recipient == "ann@example.com"
     event = AuditEvent.objects.get(action="reconciliation.auto_confirmed")
     assert event.data == {"matches": 1, "min_score": 100, "deposits": 1}
+
+
+def test_a_partitioned_run_merged_twice_stores_once(scenario, incident):
+    # What the Celery chord runs, in this process: partitions, then the merge;
+    # a redelivered merge finds the run finished and stores nothing again.
+    from reconciliation.models import ReconciliationRun
+    from reconciliation.services import _run_claim, run_merge, run_partition
+
+    single = run_execute(run=run_create(incident=incident))
+    run = run_create(incident=incident)
+    _run_claim(run)
+    run.refresh_from_db()
+    parts = [run_partition(run=run, index=i, count=3) for i in range(3)]
+
+    run_merge(run=run, partitions=parts)
+    again = ReconciliationRun.objects.get(pk=run.pk)
+    run_merge(run=again, partitions=parts)
+
+    again.refresh_from_db()
+    assert again.status == ReconciliationRun.Status.FINISHED
+    assert again.counts == single.counts
+    assert Match.objects.filter(run=again).count() == single.matches.count()
+    assert Discrepancy.objects.filter(run=again).count() == (
+        single.discrepancies.count()
+    )
+
+
+def test_a_failed_partition_marks_the_run_failed(scenario, incident):
+    from reconciliation.services import _run_claim
+    from reconciliation.tasks import reconciliation_failed_task
+
+    run = run_create(incident=incident)
+    _run_claim(run)
+
+    reconciliation_failed_task(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ReconciliationRun.Status.FAILED
+    assert run.finished_at is not None

@@ -33,6 +33,9 @@ APP_TASKS = {
     "notifications.send",
     "outage_desk.idempotency_purge",
     "outage_desk.ping",
+    "reconciliation.tasks.reconciliation_failed_task",
+    "reconciliation.tasks.reconciliation_merge_task",
+    "reconciliation.tasks.reconciliation_partition_task",
     "reconciliation.tasks.reconciliation_run_task",
     "reconciliation.tasks.records_import_task",
 }

@@ -1,0 +1,143 @@
+"""The canonical CSV on PostgreSQL is read by COPY and checked in SQL; every file it
+cannot vouch for goes to the Python parser, so what is loaded (or refused, and why)
+is the same either way."""
+
+import pytest
+from django.db import connection
+
+from reconciliation import loading
+from reconciliation.loading import records_import
+from reconciliation.models import ImportBatch, SystemRecord
+from reconciliation.parsers import PARSERS, ImportRejected
+
+from .factories import incident_make
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's"
+    ),
+]
+HEADER = "external_id,account,amount,currency,value_date,counterparty,reference,description\n"
+CLEAN = [
+    "TX-1,GB01,100.00,GBP,2026-03-02,Ann Lee,INV-1,cash",
+    'TX-2,GB02,+7.5,EUR,2026-02-28,"Stone, Bob",,"two\nlines"',
+    "TX-3,GB03,-12,JPY,2024-02-29,李雷,,",
+    "TX-4,GB04,0.125,BHD,2026-03-03,,REF 4,",
+]
+
+
+def write(tmp_path, rows, name="r.csv", bom=False):
+    path = tmp_path / name
+    path.write_bytes(
+        (b"\xef\xbb\xbf" if bom else b"")
+        + (HEADER + "".join(r + "\n" for r in rows)).encode()
+    )
+    return path
+
+
+def stored(incident):
+    return [
+        (
+            r.external_id,
+            r.account,
+            r.amount,
+            r.currency,
+            r.value_date,
+            r.counterparty,
+            r.reference,
+            r.description,
+        )
+        for r in SystemRecord.objects.filter(incident=incident).order_by("pk")
+    ]
+
+
+def through_python(monkeypatch, **kwargs):
+    with monkeypatch.context() as patch:
+        patch.setattr(loading, "_import_canonical", lambda **kw: None)
+        return records_import(**kwargs)
+
+
+def test_a_clean_canonical_file_is_loaded_by_the_database_alone(tmp_path, monkeypatch):
+    path = write(tmp_path, CLEAN, bom=True)
+    fast, slow = incident_make(), incident_make("Another")
+    through_python(monkeypatch, path=path, incident=slow)
+
+    def no_python(*args):
+        raise AssertionError("the Python parser was used")
+
+    monkeypatch.setitem(PARSERS, "csv", no_python)
+    outcome = records_import(path=path, incident=fast)
+
+    assert stored(fast) == stored(slow)
+    assert len(stored(fast)) == 4
+    assert (outcome.batch.rows_seen, outcome.batch.rows_loaded) == (4, 4)
+    assert outcome.batch.status == ImportBatch.Status.LOADED
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "TX-9, GB09,10.00,GBP,2026-03-02,,,",  # a space the parser strips
+        "TX-9,GB09,10.00,gbp,2026-03-02,,,",  # a currency it upper-cases
+        "TX-9,GB09,(10.00),GBP,2026-03-02,,,",  # a negative in brackets
+        "TX-9,GB09,10.00,GBP,2026-03-02,Ann\u00a0,,",  # a no-break space
+        "TX-9,GB09,10.00,GBP,2026-03-02,,,,",  # a ninth column
+        'TX-9,GB09,10.00,GBP,2026-03-02,,,"a\n\\.\nb"',  # COPY's end-of-data mark
+        "",  # a blank line
+    ],
+)
+def test_a_file_the_database_cannot_vouch_for_is_read_by_the_python_parser(
+    tmp_path, monkeypatch, row
+):
+    path = write(tmp_path, [*CLEAN, row, "TX-10,GB10,1.00,GBP,2026-03-02,,,"])
+    fast, slow = incident_make(), incident_make("Another")
+
+    first = through_python(monkeypatch, path=path, incident=slow)
+    outcome = records_import(path=path, incident=fast)
+
+    assert stored(fast) == stored(slow)
+    assert stored(fast)[-1][0] == "TX-10"
+    assert outcome.batch.rows_loaded == first.batch.rows_loaded
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "TX-9,GB09,12.x,GBP,2026-03-02,,,",
+        "TX-9,GB09,10.001,GBP,2026-03-02,,,",
+        "TX-9,GB09,10.00,XXY,2026-03-02,,,",
+        "TX-9,GB09,10.00,GBP,2026-02-30,,,",
+        "TX-9,GB09,10.00,GBP,0000-01-01,,,",
+        'TX-9,GB09,10.00,GBP,2026-03-02,=HYPERLINK("x"),,',
+        "TX-9,GB09,10.00,GBP,2026-03-02,," + "r" * 141 + ",",
+        ",GB09,10.00,GBP,2026-03-02,,,",
+        "TX-1,GB09,10.00,GBP,2026-03-02,,,",  # the id of the first row again
+    ],
+)
+def test_a_bad_row_gets_the_python_report_and_nothing_is_loaded(
+    tmp_path, monkeypatch, row
+):
+    path = write(tmp_path, [*CLEAN, row])
+    incident = incident_make()
+    with pytest.raises(ImportRejected) as python:
+        through_python(monkeypatch, path=path, incident=incident)
+
+    with pytest.raises(ImportRejected) as caught:
+        records_import(path=path, incident=incident)
+
+    assert caught.value.errors == python.value.errors
+    assert [e.line for e in caught.value.errors] == [7]
+    assert SystemRecord.objects.count() == 0
+    assert ImportBatch.objects.count() == 0
+
+
+def test_a_second_file_adds_only_new_external_ids(tmp_path):
+    incident = incident_make()
+    records_import(path=write(tmp_path, CLEAN[:2], "a.csv"), incident=incident)
+
+    outcome = records_import(path=write(tmp_path, CLEAN, "b.csv"), incident=incident)
+
+    assert (outcome.batch.rows_seen, outcome.batch.rows_loaded) == (4, 2)
+    assert outcome.batch.rows_skipped == 2
+    assert SystemRecord.objects.filter(batch=outcome.batch).count() == 2
