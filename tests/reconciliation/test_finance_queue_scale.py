@@ -1,6 +1,7 @@
-"""The queue with 10,000 open items: the same queries as with five, and quick."""
+"""The queue with 10,000 open items: the same queries as with five.
 
-import time
+Its speed is measured by bench/ (see bench/README.md), not asserted here.
+"""
 
 import pytest
 
@@ -16,17 +17,13 @@ def test_the_queue_with_10000_items_keeps_its_query_count(
     client.force_login(finance)
     url = f"/reconciliation/{incident.reference}/queue/"
     client.get(url)
-    timings = []
     for query in (
         "",
         "?sort=-amount",
         "?kind=amount_mismatch&amount_min=5&age_min=2",
         "?page=120",
     ):
-        began = time.perf_counter()
         with django_assert_num_queries(15):
             response = client.get(url + query)
-        timings.append(time.perf_counter() - began)
         assert response.status_code == 200
     assert response.context["page"].number == 120
-    assert max(timings) < 2.0, timings
