@@ -30,9 +30,18 @@ def main() -> None:
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            # A worker's output goes to RESILIENCE_WORKER_LOG when set (a failing
+            # test shows its end), else nowhere.
             devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
+            log = os.environ.get("RESILIENCE_WORKER_LOG")
+            out = (
+                os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                if log
+                else devnull
+            )
+            os.dup2(devnull, 0)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
             try:
                 app.worker_main(argv)
             finally:

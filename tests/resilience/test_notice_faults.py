@@ -183,6 +183,8 @@ def test_celery_workers_killed_while_sending_lose_nothing(procs, stack_tmp):
             NOTICE_BATCH_SIZE="10",
             RESILIENCE_RELAY_SECONDS="1",
         )
+        worker_log = stack_tmp / "workers.log"
+        env["RESILIENCE_WORKER_LOG"] = str(worker_log)
         added = _eta_notices_add(0, NOTICE_TOP_UP)
         beat_start(procs, env)
         zygote = CeleryZygote(procs, env)
@@ -202,8 +204,8 @@ def test_celery_workers_killed_while_sending_lose_nothing(procs, stack_tmp):
             seen = len(sink.messages)
             wait_for(
                 lambda seen=seen: len(sink.messages) > seen,
-                "a worker to send",
-                timeout=90,
+                f"a worker to send (after {dict(kills)}; worker log: {worker_log})",
+                timeout=180,
                 interval=0.01,
             )
             time.sleep(rng.uniform(0, 0.5))
