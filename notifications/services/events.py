@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from ..models import EVENT_KINDS, Channel, Notice, NoticeRef, WebhookEndpoint
+from ..models import EVENT_KINDS, Channel, Notice, WebhookEndpoint
 from .outbox import (
     NOTIFY_UNKNOWN_KIND,
     Recipient,
     _dedupe,
     _notice_build,
-    _nudge_once_after_commit,
+    _notices_write,
 )
 
 
@@ -61,7 +61,7 @@ def webhook_events_publish(
     cache: dict[tuple[str, str], Any] = {
         (str(Channel.WEBHOOK), e.url): e for e in endpoints
     }
-    rows: dict[str, tuple[Notice, list[str]]] = {}
+    rows: dict[str, Notice] = {}
     for occurrence in occurrences:
         context = json.loads(json.dumps(occurrence.data, cls=DjangoJSONEncoder))
         refs = list(dict.fromkeys(str(r)[:100] for r in occurrence.subject_refs))
@@ -70,37 +70,6 @@ def webhook_events_publish(
             recipient = Recipient(Channel.WEBHOOK, endpoint.url, settings.LANGUAGE_CODE)
             notice = _notice_build(event, recipient, context, refs, "", cache)
             notice.dedupe_key = key
-            rows[key] = (notice, refs)
+            rows[key] = notice
     with transaction.atomic(savepoint=False):
-        return _events_write(rows)
-
-
-def _events_write(rows: dict[str, tuple[Notice, list[str]]]) -> int:
-    existing = set(
-        Notice.objects.filter(dedupe_key__in=list(rows)).values_list(
-            "dedupe_key", flat=True
-        )
-    )
-    new = {key: row for key, row in rows.items() if key not in existing}
-    if not new:
-        return 0
-    Notice.objects.bulk_create(
-        [notice for notice, _refs in new.values()],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    ids = dict(
-        Notice.objects.filter(dedupe_key__in=list(new)).values_list("dedupe_key", "pk")
-    )
-    NoticeRef.objects.bulk_create(
-        [
-            NoticeRef(notice_id=ids[key], ref=ref)
-            for key, (_notice, refs) in new.items()
-            if key in ids
-            for ref in refs
-        ],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    _nudge_once_after_commit()
-    return len(new)
+        return _notices_write(rows, fresh=False)[1]

@@ -226,14 +226,17 @@ def notify(
     # the caller's transaction anyway, and a savepoint costs two round trips inside
     # the caller's locks (a capture holds its branch's receipt counter).
     with transaction.atomic(savepoint=False):
-        return _notices_write(rows, refs, fresh=fresh)
+        return _notices_write(rows, fresh=fresh)[0]
 
 
-def _notices_write(
-    rows: dict[str, Notice], refs: list[str], *, fresh: bool
-) -> list[Notice]:
+def _notices_write(rows: dict[str, Notice], *, fresh: bool) -> tuple[list[Notice], int]:
+    """Insert the rows not written yet (by dedupe key) with their refs (each notice's
+    ``subject_refs``); returns every row's notice and how many were new.
+
+    ``fresh`` (see ``notify()``): none can exist yet, so none is looked for.
+    """
     if fresh and connection.features.can_return_rows_from_bulk_insert:
-        notices = Notice.objects.bulk_create(list(rows.values()))
+        notices = Notice.objects.bulk_create(list(rows.values()), batch_size=1000)
         existing: set[str] = set()
     else:
         existing = set(
@@ -242,20 +245,22 @@ def _notices_write(
             )
         )
         new = [row for key, row in rows.items() if key not in existing]
-        Notice.objects.bulk_create(new, ignore_conflicts=True)
+        Notice.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
         notices = list(Notice.objects.filter(dedupe_key__in=list(rows)).order_by("pk"))
     NoticeRef.objects.bulk_create(
         [
             NoticeRef(notice=notice, ref=ref)
             for notice in notices
             if notice.dedupe_key not in existing
-            for ref in refs
+            for ref in notice.subject_refs
         ],
         ignore_conflicts=True,
+        batch_size=2000,
     )
-    if len(existing) < len(rows):
+    written = len(rows) - len(existing)
+    if written:
         _nudge_once_after_commit()
-    return notices
+    return notices, written
 
 
 def webhook_event_publish(
