@@ -261,13 +261,6 @@ def _run_claim(run: ReconciliationRun) -> None:
         raise ValidationError(ERROR_RUN_NOT_QUEUED)
 
 
-def run_failed(*, run_id: int) -> None:
-    """Mark a run that could not finish (its matching or storing raised)."""
-    ReconciliationRun.objects.filter(
-        pk=run_id, status=ReconciliationRun.Status.RUNNING
-    ).update(status=ReconciliationRun.Status.FAILED, finished_at=timezone.now())
-
-
 def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> ReconciliationRun:
     """Match (outside any transaction), then store the outcome in one transaction."""
     _run_claim(run)
@@ -693,8 +686,9 @@ def profile_create(
 
 
 @transaction.atomic
-def run_give_up(*, run_id: int) -> bool:
-    """Fail a queued or running run whose task failed for good; False if it ended."""
+def run_failed(*, run_id: int) -> bool:
+    """Fail a queued or running run: its matching or storing raised, or its task
+    failed for good. Audited; False if the run had ended already."""
     run = (
         ReconciliationRun.objects.select_for_update()
         .filter(

@@ -13,9 +13,9 @@ from .models import ImportBatch, ReconciliationRun
 
 
 def _run_given_up(task: Any, run_id: int, *args: Any, **kwargs: Any) -> None:
-    from .services import run_give_up
+    from .services import run_failed
 
-    run_give_up(run_id=run_id)
+    run_failed(run_id=run_id)
 
 
 def _merge_given_up(task: Any, partitions: Any, run_id: int) -> None:
