@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from . import rawsql
 from .models import AUDIT_CHAINS, AuditChainHead, AuditEvent, User
 
 GENESIS_HASH = "0" * 64
@@ -64,35 +65,72 @@ def audit_record(
     # appends to the object's chain across every process and is held until the
     # caller's commit, so the locked part is three statements (lock the head,
     # insert, move the head). Writes about other objects mostly use other chains.
-    # Round-trip the data through JSON so the stored form is what gets hashed.
-    clean = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
-    now = timezone.now()
-    fields = {
-        "created_at": now.isoformat(),
-        "actor_id": actor.pk if actor else None,
-        "action": action,
-        "object_type": obj._meta.label_lower,
-        "object_id": str(obj.pk),
-        "data": clean,
-    }
-    chain = audit_chain_of(fields["object_type"], fields["object_id"])
-    event = AuditEvent(
-        chain=chain,
-        created_at=now,
-        actor=actor,
-        action=action,
-        object_type=fields["object_type"],
-        object_id=fields["object_id"],
-        data=clean,
-    )
-    head = _head_lock(chain)
-    event.prev_hash = head.last_hash
-    event.hash = _event_digest(prev_hash=head.last_hash, **fields)
+    event = audit_event_build(action=action, obj=obj, actor=actor, data=data)
+    head = _head_lock(event.chain)
+    audit_event_seal(event, prev_hash=head.last_hash)
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(id=chain).update(
+    AuditChainHead.objects.filter(id=event.chain).update(
         last_hash=event.hash, last_event_id=event.pk
     )
     return event
+
+
+def audit_event_build(
+    *,
+    action: str,
+    obj: models.Model,
+    actor: User | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The unsaved event, its chain chosen; ``audit_event_seal`` links it."""
+    # Round-trip the data through JSON so the stored form is what gets hashed.
+    clean = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
+    object_type, object_id = obj._meta.label_lower, str(obj.pk)
+    return AuditEvent(
+        chain=audit_chain_of(object_type, object_id),
+        created_at=timezone.now(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=clean,
+    )
+
+
+def audit_event_seal(event: AuditEvent, *, prev_hash: str) -> None:
+    """Link the event to its chain's newest hash, read under the head's lock."""
+    event.prev_hash = prev_hash
+    event.hash = _event_digest(
+        prev_hash=prev_hash,
+        created_at=event.created_at.isoformat(),
+        actor_id=event.actor_id,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        data=event.data,
+    )
+
+
+def audit_append_sql(event: AuditEvent) -> tuple[str, list[Any]]:
+    """One statement inserting a sealed event and moving its chain's head, for a
+    caller that locked the head itself (``audit_head_lock_sql``)."""
+    head = rawsql.table(AuditChainHead)
+    return (
+        f"WITH e AS ({rawsql.insert_sql(AuditEvent, returning='id')})"  # noqa: S608
+        f" UPDATE {head} SET last_hash = %s, last_event_id = e.id FROM e"
+        f" WHERE {head}.id = %s",
+        [*rawsql.insert_params(event), event.hash, event.chain],
+    )
+
+
+def audit_head_lock_sql() -> str:
+    """A statement locking one chain's head (made if missing) and returning its
+    newest hash; its parameters are the chain and the genesis hash."""
+    return (
+        f"INSERT INTO {rawsql.table(AuditChainHead)} AS h"  # noqa: S608
+        " (id, last_hash, last_event_id) VALUES (%s, %s, 0)"
+        " ON CONFLICT (id) DO UPDATE SET id = h.id RETURNING h.last_hash"
+    )
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,17 @@
 """API tokens: create (the key is returned once), authenticate by hash, revoke."""
 
+import functools
 import hashlib
 import secrets
 
-from django.contrib.auth.models import Permission
-from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Value
-from django.db.models.functions import Concat
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import rawsql
 from .audit import audit_record
 from .models import ApiToken, User
 
@@ -60,23 +60,57 @@ def api_token_revoke(*, token: ApiToken, by: User) -> ApiToken:
 def api_token_authenticate(key: str) -> ApiToken | None:
     """The active token with this key, or None.
 
-    On PostgreSQL the same query brings the user's permissions (their own and
-    their groups'), so the permission checks of the request ask nothing more.
+    On PostgreSQL one statement brings the token, its user, the user's branch and
+    the user's permissions (their own and their groups'), so the permission checks
+    of the request ask nothing more.
     """
-    tokens = ApiToken.objects.select_related("user__branch").filter(
-        key_hash=token_hash(key), revoked_at__isnull=True, user__is_active=True
-    )
     if connection.vendor != "postgresql":
-        return tokens.first()
-    perms = (
-        Permission.objects.filter(
-            Q(user=OuterRef("user_id")) | Q(group__user=OuterRef("user_id"))
+        return (
+            ApiToken.objects.select_related("user__branch")
+            .filter(
+                key_hash=token_hash(key), revoked_at__isnull=True, user__is_active=True
+            )
+            .first()
         )
-        .annotate(full=Concat("content_type__app_label", Value("."), "codename"))
-        .values("full")
-    )
-    token = tokens.annotate(user_perms=ArraySubquery(perms)).first()
-    if token is not None:
-        # What Django's ModelBackend would load on the first has_perm().
-        token.user._perm_cache = set(token.user_perms)  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(_token_sql(), [token_hash(key)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token, at = rawsql.row_instance(ApiToken, row)
+    user, at = rawsql.row_instance(User, row, at)
+    branch, at = rawsql.row_instance(_branch_model(), row, at)
+    assert token is not None and user is not None  # noqa: S101 (inner joins)
+    user.branch = branch  # type: ignore[assignment]
+    # What Django's ModelBackend would load on the first has_perm().
+    user._perm_cache = set(row[at])  # type: ignore[attr-defined]
+    token.user = user
     return token
+
+
+def _branch_model() -> type[models.Model]:
+    return User._meta.get_field("branch").related_model  # type: ignore[return-value]
+
+
+@functools.cache
+def _token_sql() -> str:
+    """The token by its hash with its user, branch and permissions; built once."""
+    q = connection.ops.quote_name
+    user_perms = User.user_permissions.through
+    user_groups = User.groups.through
+    branch = _branch_model()
+    return (
+        f"SELECT {rawsql.select_list(ApiToken, 't')}, "  # noqa: S608 (model names)
+        f"{rawsql.select_list(User, 'u')}, {rawsql.select_list(branch, 'b')}, "
+        "ARRAY(SELECT ct.app_label || '.' || p.codename"
+        f" FROM {rawsql.table(Permission)} p"
+        f" JOIN {rawsql.table(ContentType)} ct ON ct.id = p.content_type_id"
+        f" WHERE p.id IN (SELECT up.permission_id FROM {rawsql.table(user_perms)} up"
+        f" WHERE up.{q('user_id')} = u.id"
+        f" UNION SELECT gp.permission_id FROM {rawsql.table(Group.permissions.through)} gp"
+        f" JOIN {rawsql.table(user_groups)} ug ON ug.group_id = gp.group_id"
+        f" WHERE ug.{q('user_id')} = u.id))"
+        f" FROM {rawsql.table(ApiToken)} t JOIN {rawsql.table(User)} u ON u.id = t.user_id"
+        f" LEFT JOIN {rawsql.table(branch)} b ON b.id = u.branch_id"
+        " WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active"
+    )

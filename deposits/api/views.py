@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.models import Incident
 from outage_desk.api.authentication import request_user
 from outage_desk.api.errors import ERROR_INVALID, ApiError
 from outage_desk.api.pagination import ApiCursorPagination
@@ -28,8 +27,9 @@ from ..errors import (
     DepositConflictError,
     DuplicateSuspectedError,
 )
-from ..models import Branch, Customer, Deposit
+from ..models import Branch, Deposit
 from ..selectors import (
+    capture_lookups,
     deposit_get_for_user,
     deposit_list_for_user,
     reversal_get_for_user,
@@ -143,7 +143,9 @@ class DepositListCreateView(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         user = request_user(request)
-        incident = Incident.objects.filter(reference=values["incident"]).first()
+        incident, customer = capture_lookups(
+            incident=values["incident"], account=values["account"]
+        )
         if incident is None:
             message = ERROR_INCIDENT_CLOSED % {"ref": values["incident"]}
             raise ApiError(
@@ -171,7 +173,7 @@ class DepositListCreateView(generics.ListAPIView):
                 recorded_by=user,
                 client_uuid=values["client_uuid"],
                 channel=values["channel"],
-                customer=Customer.objects.filter(account=values["account"]).first(),
+                customer=customer,
                 account=values["account"],
                 payer_name=values["payer_name"],
                 amount=values["amount"],

@@ -18,9 +18,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outage_desk import rawsql
+
 from ..models import (
     EVENT_KINDS,
     MANDATORY_KINDS,
+    TEMPLATED_CHANNELS,
     Channel,
     Notice,
     NoticeKind,
@@ -159,8 +162,13 @@ def templates_load_defaults(
     return created
 
 
-def _webhook_recipients(kind: str, explicit: list[Recipient]) -> list[Recipient]:
-    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+def _webhook_recipients(
+    kind: str,
+    explicit: list[Recipient],
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> list[Recipient]:
+    if endpoints is None:
+        endpoints = list(WebhookEndpoint.objects.filter(active=True))
     urls = {endpoint.url for endpoint in endpoints}
     for index, recipient in enumerate(explicit, start=1):
         if recipient.channel == Channel.WEBHOOK and recipient.address not in urls:
@@ -206,27 +214,162 @@ def notify(
     a row inserted in it), so no notice of it can exist yet: the rows are inserted
     without first looking for earlier ones, two round trips fewer.
     """
-    if kind not in NoticeKind.values:
-        raise ValidationError(NOTIFY_UNKNOWN_KIND, params={"kind": kind})
-    clean = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
-    wanted = [recipient_clean(r, index=i) for i, r in enumerate(recipients, start=1)]
-    wanted += _webhook_recipients(kind, wanted)
-    refs = list(dict.fromkeys(str(ref)[:100] for ref in subject_refs))
-    skip = _opted_out(kind, wanted)
-    rows: dict[str, Notice] = {}
-    cache: dict[tuple[str, str], Any] = {}
-    for recipient in wanted:
-        key = _dedupe(dedupe_key, recipient.channel, recipient.address)
-        if (recipient.channel, recipient.address) in skip or key in rows:
-            continue
-        rows[key] = _notice_build(kind, recipient, clean, refs, supersede_key, cache)
-        rows[key].dedupe_key = key
+    rows = notices_prepare(
+        kind=kind,
+        recipients=recipients,
+        context=context,
+        dedupe_key=dedupe_key,
+        subject_refs=subject_refs,
+        supersede_key=supersede_key,
+    )
     # Checks and rendering above only read (or raise before anything is written).
     # The writes need no savepoint of their own: a database error in them fails
     # the caller's transaction anyway, and a savepoint costs two round trips inside
     # the caller's locks (a capture holds its branch's receipt counter).
     with transaction.atomic(savepoint=False):
         return _notices_write(rows, fresh=fresh)[0]
+
+
+def notices_prepare(
+    *,
+    kind: str,
+    recipients: Iterable[Recipient],
+    context: dict[str, Any],
+    dedupe_key: str,
+    subject_refs: Iterable[str] = (),
+    supersede_key: str = "",
+    lookups: "NoticeLookups | None" = None,
+) -> dict[str, Notice]:
+    """notify()'s checks and rendering: the unsaved notices by dedupe key.
+
+    ``lookups``: the webhook endpoints and template versions, read by the caller
+    in one of its own statements (see ``notice_lookups_sql``); without them each is
+    read here.
+    """
+    if kind not in NoticeKind.values:
+        raise ValidationError(NOTIFY_UNKNOWN_KIND, params={"kind": kind})
+    clean = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+    wanted = [recipient_clean(r, index=i) for i, r in enumerate(recipients, start=1)]
+    endpoints = lookups.endpoints if lookups else None
+    wanted += _webhook_recipients(kind, wanted, endpoints)
+    refs = list(dict.fromkeys(str(ref)[:100] for ref in subject_refs))
+    skip = _opted_out(kind, wanted)
+    rows: dict[str, Notice] = {}
+    cache: dict[tuple[str, str], Any] = dict(lookups.cache) if lookups else {}
+    for recipient in wanted:
+        key = _dedupe(dedupe_key, recipient.channel, recipient.address)
+        if (recipient.channel, recipient.address) in skip or key in rows:
+            continue
+        rows[key] = _notice_build(kind, recipient, clean, refs, supersede_key, cache)
+        rows[key].dedupe_key = key
+    return rows
+
+
+@dataclass(frozen=True)
+class NoticeLookups:
+    """What rendering notices reads: the active webhook endpoints, and the current
+    version per (channel, asked-for language) with the default-language fallback
+    applied. A combination not in ``cache`` is read as usual."""
+
+    endpoints: list[WebhookEndpoint]
+    cache: dict[tuple[str, str], Any]
+
+
+def notice_lookups_sql(*, kind: str) -> str:
+    """A SQL expression (one json value) with what notices of ``kind`` need: every
+    active endpoint, and every approved version of the kind's templates, newest
+    first. Its one parameter is the list of languages to read versions in.
+    """
+    endpoints = WebhookEndpoint._meta.db_table
+    versions = NoticeTemplateVersion._meta.db_table
+    templates = NoticeTemplate._meta.db_table
+    return (
+        "json_build_array("  # noqa: S608 (model names and a checked kind only)
+        "(SELECT coalesce(json_agg(json_build_array(e.id, e.url, e.events)"
+        f" ORDER BY e.id), '[]') FROM {endpoints} e WHERE e.active),"
+        "(SELECT coalesce(json_agg(json_build_array(v.id, v.template_id, v.number,"
+        " v.subject, v.body_text, v.body_html, t.channel, t.language)"
+        " ORDER BY v.number DESC), '[]')"
+        f" FROM {versions} v JOIN {templates} t ON t.id = v.template_id"
+        f" WHERE t.kind = '{NoticeKind(kind).value}' AND v.status = 'approved'"
+        " AND t.language = ANY(%s)))"
+    )
+
+
+def notice_lookups_parse(
+    value: Any, *, kind: str, languages: Iterable[str]
+) -> NoticeLookups:
+    """The NoticeLookups of one ``notice_lookups_sql`` value (a parsed json array)."""
+    endpoint_rows, version_rows = value
+    endpoints = [
+        WebhookEndpoint.from_db(
+            connection.alias, ["id", "url", "events", "active"], [*row, True]
+        )
+        for row in endpoint_rows
+    ]
+    newest: dict[tuple[str, str], NoticeTemplateVersion] = {}
+    for pk, template_id, number, subject, text, html, channel, lang in version_rows:
+        if (channel, lang) in newest:
+            continue
+        version = NoticeTemplateVersion.from_db(
+            connection.alias,
+            ["id", "template_id", "number", "subject", "body_text", "body_html"],
+            [pk, template_id, number, subject, text, html],
+        )
+        version.template = NoticeTemplate.from_db(
+            connection.alias,
+            ["id", "kind", "channel", "language"],
+            [template_id, kind, channel, lang],
+        )
+        newest[(channel, lang)] = version
+    cache: dict[tuple[str, str], Any] = {
+        (str(Channel.WEBHOOK), e.url): e for e in endpoints
+    }
+    for channel in TEMPLATED_CHANNELS:
+        for language in languages:
+            for lang in dict.fromkeys([language, settings.LANGUAGE_CODE]):
+                if (channel, lang) in newest:
+                    cache[(str(channel), language)] = newest[(channel, lang)]
+                    break
+    return NoticeLookups(endpoints=endpoints, cache=cache)
+
+
+def notices_insert_sql(rows: Iterable[Notice]) -> tuple[str, list[Any]]:
+    """One statement inserting new notices (see ``fresh``) with their refs.
+
+    For a caller that writes in statements of its own; it calls
+    ``notices_written()`` after running it.
+    """
+    notices = list(rows)
+    columns = rawsql.insert_fields(Notice)
+    notice_table, ref_table = rawsql.table(Notice), rawsql.table(NoticeRef)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    params: list[Any] = []
+    for notice in notices:
+        params += rawsql.insert_params(notice)
+    refs = [(n.dedupe_key, ref) for n in notices for ref in n.subject_refs]
+    for key, ref in refs:
+        params += [key, ref]
+    quote = connection.ops.quote_name
+    insert = (
+        f"INSERT INTO {notice_table} ({', '.join(quote(c.column) for c in columns)})"  # noqa: S608
+        f" VALUES {', '.join([one] * len(notices))} RETURNING id, dedupe_key"
+    )
+    if not refs:
+        return insert, params
+    return (
+        f"WITH n AS ({insert}) INSERT INTO {ref_table} (notice_id, ref)"  # noqa: S608
+        " SELECT n.id, r.ref FROM n JOIN (VALUES "
+        + ", ".join(["(%s, %s)"] * len(refs))
+        + ") AS r (k, ref) ON r.k = n.dedupe_key",
+        params,
+    )
+
+
+def notices_written() -> None:
+    """After notices were inserted in the current transaction: wake the workers
+    once it commits."""
+    _nudge_once_after_commit()
 
 
 def _notices_write(rows: dict[str, Notice], *, fresh: bool) -> tuple[list[Notice], int]:

@@ -136,23 +136,20 @@ def test_the_receipt_counter_row_stays_locked_until_the_capture_commits(
 ):
     from django.db import DatabaseError
 
-    from deposits.services import capture
-
     inside, release = threading.Event(), threading.Event()
-    real_audit_record = capture.audit_record
 
-    def audit_record_then_hold(**kwargs):
-        event = real_audit_record(**kwargs)
-        inside.set()  # the capture's last write is done; its commit is held
-        release.wait(timeout=10)
-        return event
+    def hold_after_the_audit_append(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "auditevent" in sql:
+            inside.set()  # the capture's last write is done; its commit is held
+            release.wait(timeout=10)
+        return result
 
     deposit_record(  # the branch's counter row exists from its first capture
         **capture_kwargs(
             incident=incident, branch=branch, recorded_by=clerk, reference="first"
         )
     )
-    monkeypatch.setattr(capture, "audit_record", audit_record_then_hold)
 
     def lock_the_counter():
         with connection.cursor() as cursor:
@@ -165,15 +162,16 @@ def test_the_receipt_counter_row_stays_locked_until_the_capture_commits(
 
     def record():
         try:
-            deposit_record(
-                **capture_kwargs(
-                    incident=incident,
-                    branch=branch,
-                    recorded_by=clerk,
-                    client_uuid=uuid.uuid4(),
-                    account="GB00009999",
+            with connection.execute_wrapper(hold_after_the_audit_append):
+                deposit_record(
+                    **capture_kwargs(
+                        incident=incident,
+                        branch=branch,
+                        recorded_by=clerk,
+                        client_uuid=uuid.uuid4(),
+                        account="GB00009999",
+                    )
                 )
-            )
         finally:
             connections.close_all()
 
