@@ -252,7 +252,7 @@ def capture_lookups(
             Customer.objects.filter(account=account).first(),
         )
     with connection.cursor() as cursor:
-        cursor.execute(_capture_lookups_sql(), [incident, account])
+        rawsql.execute(cursor, [(_capture_lookups_sql(), [incident, account])])
         row = cursor.fetchone()
     found, at = rawsql.row_instance(Incident, row)
     customer, _end = rawsql.row_instance(Customer, row, at)

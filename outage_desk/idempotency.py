@@ -31,6 +31,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from . import rawsql
 from .api.errors import ApiError
 from .models import IdempotencyRecord, User
 
@@ -141,20 +142,25 @@ def _claim_postgresql(
     """
     table = IdempotencyRecord._meta.db_table  # the model's own name, not input
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SET LOCAL synchronous_commit TO off; "  # noqa: S608
-            f"INSERT INTO {table} "
-            "(user_id, key, method, path, request_hash, status_code, response_body,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s,"
-            " json_build_object('holder', pg_backend_pid()), now())"
-            " ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+        rawsql.execute(
+            cursor,
             [
-                user.pk,
-                key,
-                request.method or "",
-                request.path[:255],
-                fingerprint,
-                IN_FLIGHT,
+                (_NO_DISK_WAIT, None),
+                (
+                    f"INSERT INTO {table} "  # noqa: S608
+                    "(user_id, key, method, path, request_hash, status_code,"
+                    " response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s,"
+                    " json_build_object('holder', pg_backend_pid()), now())"
+                    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+                    [
+                        user.pk,
+                        key,
+                        request.method or "",
+                        request.path[:255],
+                        fingerprint,
+                        IN_FLIGHT,
+                    ],
+                ),
             ],
         )
         row = cursor.fetchone()
@@ -236,12 +242,21 @@ def _store(pk: int, response: Response) -> None:
         return
     table = IdempotencyRecord._meta.db_table  # the model's own name, not input
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SET LOCAL synchronous_commit TO off; "  # noqa: S608
-            f"UPDATE {table} SET status_code = %s, response_body = %s::jsonb"
-            " WHERE id = %s",
-            [response.status_code, body, pk],
+        rawsql.execute(
+            cursor,
+            [
+                (_NO_DISK_WAIT, None),
+                (
+                    f"UPDATE {table} SET status_code = %s,"  # noqa: S608
+                    " response_body = %s::jsonb WHERE id = %s",
+                    [response.status_code, body, pk],
+                ),
+            ],
         )
+
+
+# This transaction's commit does not wait for its log to reach the disk.
+_NO_DISK_WAIT = "SET LOCAL synchronous_commit TO off"
 
 
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:

@@ -9,6 +9,8 @@ added field changes the SQL with the model.
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -74,3 +76,59 @@ def insert_params(obj: models.Model, *, with_pk: bool = False) -> list[Any]:
         field.get_db_prep_save(field.pre_save(obj, True), connection)
         for field in insert_fields(type(obj), with_pk=with_pk)
     ]
+
+
+# Statements prepared on each open PostgreSQL connection, by name; None after an
+# error, when which of them took is unknown until asked.
+_prepared: weakref.WeakKeyDictionary[Any, set[str] | None] = weakref.WeakKeyDictionary()
+
+
+def execute(
+    cursor: Any, statements: Sequence[tuple[str, Sequence[Any] | None]]
+) -> None:
+    """Run statements in one round trip; on PostgreSQL as prepared statements.
+
+    Each statement is prepared once per connection (named by a digest of its
+    text) and executed by name afterwards, so PostgreSQL plans it once instead of
+    on every request: planning is most of what a small statement costs it. The
+    cursor holds the last statement's result. Placeholders are ``%s``; the SQL
+    must hold no other ``%``. A statement without parameters (None) is sent as it
+    is, unprepared (``SET LOCAL ...``). A pooler in front of PostgreSQL must keep
+    sessions, as PgBouncer's session mode does.
+    """
+    if connection.vendor != "postgresql":
+        for sql, params in statements:
+            cursor.execute(sql, params)
+        return
+    raw = connection.connection
+    prepared = _prepared.get(raw)
+    if prepared is None:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        prepared = _prepared[raw] = {name for (name,) in cursor.fetchall()}
+    parts: list[str] = []
+    values: list[Any] = []
+    for sql, params in statements:
+        if params is None:
+            parts.append(sql)
+            continue
+        name = "od_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
+        if name not in prepared:
+            parts.append(f"PREPARE {name} AS {_numbered(sql)}")
+            prepared.add(name)
+        marks = ", ".join(["%s"] * len(params))
+        parts.append(f"EXECUTE {name} ({marks})" if params else f"EXECUTE {name}")
+        values += params
+    try:
+        cursor.execute("; ".join(parts), values)
+    except Exception:
+        _prepared[raw] = None
+        raise
+
+
+def _numbered(sql: str) -> str:
+    """``%s`` placeholders as PostgreSQL's ``$1, $2, ...``."""
+    pieces = sql.split("%s")
+    out = [pieces[0]]
+    for n, piece in enumerate(pieces[1:], start=1):
+        out += [f"${n}", piece]
+    return "".join(out)

@@ -73,7 +73,7 @@ def api_token_authenticate(key: str) -> ApiToken | None:
             .first()
         )
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(), [token_hash(key)])
+        rawsql.execute(cursor, [(_token_sql(), [token_hash(key)])])
         row = cursor.fetchone()
     if row is None:
         return None

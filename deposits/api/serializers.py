@@ -5,13 +5,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from outage_desk.api.serializers import StrictInputMixin
+from outage_desk.api.serializers import FieldsBuiltOnceMixin, StrictInputMixin
 from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, money_round
 
 from ..models import Deposit, DepositReversal
 
 
-class DepositSerializer(serializers.ModelSerializer):
+class DepositSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     amount = serializers.SerializerMethodField()
     incident = serializers.CharField(source="incident.reference", read_only=True)
     branch = serializers.CharField(source="branch.code", read_only=True)
@@ -71,7 +71,9 @@ class DepositSerializer(serializers.ModelSerializer):
         return f"{money_round(deposit.amount, deposit.currency):f}"
 
 
-class DepositCreateSerializer(StrictInputMixin, serializers.Serializer):
+class DepositCreateSerializer(
+    FieldsBuiltOnceMixin, StrictInputMixin, serializers.Serializer
+):
     """What an integrator sends; the service does every business check."""
 
     client_uuid = serializers.CharField(max_length=64)

@@ -441,10 +441,7 @@ def _deposit_insert_postgresql(
     recipients = deposit_notice_recipients(customer)
     languages = sorted({r.language for r in recipients} | {settings.LANGUAGE_CODE})
     reference = fields["reference"] if check_duplicates else ""
-    params: list[Any] = [
-        _capture_lock_keys(fields, recorded_by, check_duplicates),
-        fields["client_uuid"],
-    ]
+    params: list[Any] = [fields["client_uuid"]]
     if check_duplicates:
         params += [
             branch.pk,
@@ -458,7 +455,16 @@ def _deposit_insert_postgresql(
         ]
     params += [branch.pk, fields["currency"], languages]
     with connection.cursor() as cursor:
-        cursor.execute(_capture_checks_sql(check_duplicates, bool(reference)), params)
+        rawsql.execute(
+            cursor,
+            [
+                (
+                    _LOCK_SQL,
+                    [_capture_lock_keys(fields, recorded_by, check_duplicates)],
+                ),
+                (_capture_checks_sql(check_duplicates, bool(reference)), params),
+            ],
+        )
         same_uuid, duplicates, threshold, pk, lookups = cursor.fetchone()
     if same_uuid:
         existing = Deposit.objects.get(pk=same_uuid[0])
@@ -477,7 +483,9 @@ def _deposit_insert_postgresql(
     )
     chain = audit_chain_of(Deposit._meta.label_lower, str(pk))
     with connection.cursor() as cursor:
-        cursor.execute(_capture_number_sql(), [branch.pk, chain, GENESIS_HASH])
+        rawsql.execute(
+            cursor, [(_capture_number_sql(), [branch.pk, chain, GENESIS_HASH])]
+        )
         number, prev_hash = cursor.fetchone()
     deposit.receipt_number = receipt_number_format(branch=branch, number=number)
 
@@ -511,10 +519,7 @@ def _deposit_insert_postgresql(
         statements.append(notices_insert_sql(notices.values()))
     statements.append(audit_append_sql(event))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "; ".join(sql for sql, _ in statements),
-            [p for _, values in statements for p in values],
-        )
+        rawsql.execute(cursor, statements)
     if notices:
         notices_written()
     deposit._state.adding = False
@@ -524,7 +529,7 @@ def _deposit_insert_postgresql(
 
 @functools.cache
 def _capture_checks_sql(check_duplicates: bool, reference: bool) -> str:
-    """The capture's lock statement and its checks (see _deposit_insert_postgresql)."""
+    """The capture's checks, run after its locks (see _deposit_insert_postgresql)."""
     deposits = rawsql.table(Deposit)
     duplicates = "'{}'::bigint[]"
     if check_duplicates:
@@ -541,7 +546,7 @@ def _capture_checks_sql(check_duplicates: bool, reference: bool) -> str:
             " ORDER BY received_at, id LIMIT 5)"
         )
     return (
-        f"{_LOCK_SQL}; SELECT"  # noqa: S608 (model names)
+        "SELECT"  # noqa: S608 (model names)
         f" ARRAY(SELECT id FROM {deposits} WHERE client_uuid = %s),"
         f" {duplicates},"
         f" (SELECT amount FROM {rawsql.table(ApprovalThreshold)}"
