@@ -208,7 +208,7 @@ class Notice(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     recipient = models.CharField(max_length=500)
     language = models.CharField(max_length=10, default="en")
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)  # unique: see Meta
     template_version = models.ForeignKey(
         NoticeTemplateVersion,
         null=True,
@@ -230,9 +230,9 @@ class Notice(models.Model):
     # Free-form links back to the cause ("incident:INC-2026-0001", "deposit:42"),
     # so notifications need not import the apps that call it. NoticeRef indexes them.
     subject_refs = models.JSONField(default=list, blank=True)
-    supersede_key = models.CharField(max_length=200, blank=True, db_index=True)
+    supersede_key = models.CharField(max_length=200, blank=True)
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -247,7 +247,18 @@ class Notice(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        # Plain btree indexes only: keys are matched whole, never with LIKE, so the
+        # pattern-ops copies a unique or db_index CharField gets would be written
+        # on every insert for nothing. (status, ...) serves status alone too.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"], name="notice_dedupe_key_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["supersede_key"], name="notice_supersede_key_idx"),
+        ]
         permissions = [("resend_notice", "Can resend a failed notice")]
 
     def __str__(self) -> str:
@@ -268,7 +279,11 @@ class NoticeRef(models.Model):
     """One subject reference of a notice, indexed so the delivery log can filter by it."""
 
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="refs")
-    ref = models.CharField(max_length=100, db_index=True)
+    ref = models.CharField(max_length=100)
+
+    class Meta:
+        # Matched whole, never with LIKE: no pattern-ops copy (see Notice.Meta).
+        indexes = [models.Index(fields=["ref"], name="noticeref_ref_idx")]
 
     def __str__(self) -> str:
         return self.ref
