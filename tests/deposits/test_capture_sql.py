@@ -32,6 +32,17 @@ pytestmark = pytest.mark.skipif(
 MINUTE = dt.timedelta(minutes=1)
 
 
+def probe_at(received_at, *, reference):
+    """The deposit a clerk is about to save, to compare with the ones placed."""
+    return {
+        "account": "GB00001234",
+        "amount": Decimal("125.50"),
+        "currency": "GBP",
+        "received_at": received_at,
+        "reference": reference,
+    }
+
+
 def captured_candidates(capture, **fields):
     with pytest.raises(DuplicateSuspectedError) as caught:
         capture(client_uuid=uuid.uuid4(), **fields)
@@ -76,20 +87,8 @@ def test_possible_duplicates_are_the_ones_the_form_warns_about(
         status=Deposit.Status.REVERSED if placed.get("reversed") else "provisional",
         recorded_by=clerk,
     )
-    probe = {
-        "account": "GB00001234",
-        "amount": Decimal("125.50"),
-        "currency": "GBP",
-        "received_at": received_at,
-        "reference": placed.get("probe_reference", "SLIP-1"),
-    }
-    warned = [
-        d.pk
-        for d in deposit_possible_duplicates(
-            branch=branch,
-            **probe,
-        )
-    ]
+    probe = probe_at(received_at, reference=placed.get("probe_reference", "SLIP-1"))
+    warned = [d.pk for d in deposit_possible_duplicates(branch=branch, **probe)]
 
     if not placed.get("duplicate", True):
         assert warned == []
@@ -115,13 +114,7 @@ def test_more_than_five_possible_duplicates_name_the_five_the_form_shows(
             received_at=received_at + minutes * MINUTE,
             recorded_by=clerk,
         )
-    probe = {
-        "account": "GB00001234",
-        "amount": Decimal("125.50"),
-        "currency": "GBP",
-        "received_at": received_at,
-        "reference": "",
-    }
+    probe = probe_at(received_at, reference="")
 
     found = captured_candidates(capture, **probe)
 
