@@ -115,12 +115,13 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _copy(
+def copy_rows(
     table: str,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     not_null: str = "",
 ) -> None:
+    """COPY rows (CSV: None is NULL, except in the ``not_null`` columns) into a table."""
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     buffer.seek(0)
@@ -142,7 +143,7 @@ def _store_postgres(
     discrepancies: Sequence[engine.DiscrepancyResult],
 ) -> None:
     ids = ids_reserve(Match, len(matches))
-    _copy(
+    copy_rows(
         Match._meta.db_table,
         [
             "id",
@@ -171,18 +172,18 @@ def _store_postgres(
         ),
     )
     pairs = list(zip(ids, matches, strict=True))
-    _copy(
+    copy_rows(
         MatchDeposit._meta.db_table,
         ["match_id", "deposit_id", "confirmed"],
         ((pk, i, "f") for pk, m in pairs for i in m.manual_ids),
     )
-    _copy(
+    copy_rows(
         MatchRecord._meta.db_table,
         ["match_id", "record_id", "confirmed"],
         ((pk, i, "f") for pk, m in pairs for i in m.system_ids),
     )
     ids = ids_reserve(Discrepancy, len(discrepancies))
-    _copy(
+    copy_rows(
         Discrepancy._meta.db_table,
         [
             "id",
@@ -212,12 +213,12 @@ def _store_postgres(
         not_null="currency, hint",
     )
     found = list(zip(ids, discrepancies, strict=True))
-    _copy(
+    copy_rows(
         Discrepancy.deposits.through._meta.db_table,
         ["discrepancy_id", "deposit_id"],
         ((pk, i) for pk, d in found for i in d.manual_ids),
     )
-    _copy(
+    copy_rows(
         Discrepancy.records.through._meta.db_table,
         ["discrepancy_id", "systemrecord_id"],
         ((pk, i) for pk, d in found for i in d.system_ids),
