@@ -11,6 +11,7 @@ from django.db.models import Q
 from outage_desk.exports import cell_safe
 from outage_desk.money import currency_is_known, currency_places
 
+from . import engine
 from .models import Discrepancy, Match, MatchDeposit, MatchRecord, ReconciliationRun
 
 EXPORT_COLUMNS = [
@@ -46,6 +47,11 @@ def _ids(pairs: object) -> dict[int, list[str]]:
 
 def run_export(*, run: ReconciliationRun, out: TextIO) -> int:
     """Write the run's proposed matches, every confirmed match and the discrepancies."""
+    with engine.gc_paused():
+        return _export(run, out)
+
+
+def _export(run: ReconciliationRun, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     matches = Match.objects.filter(
