@@ -11,6 +11,7 @@ outcome names in one query per side, in the same transaction, before writing.
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -115,6 +116,26 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+class _CsvRows(io.TextIOBase):
+    """Rows as CSV text, written as COPY reads them: PostgreSQL stores one chunk
+    while Python writes the next (the two overlap on two cores)."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        self.rows = iter(rows)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        self.writer.writerows(itertools.islice(self.rows, BULK))
+        data = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return data
+
+
 def copy_rows(
     table: str,
     columns: Sequence[str],
@@ -122,14 +143,12 @@ def copy_rows(
     not_null: str = "",
 ) -> None:
     """COPY rows (CSV: None is NULL, except in the ``not_null`` columns) into a table."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    buffer.seek(0)
     options = f", FORCE_NOT_NULL ({not_null})" if not_null else ""
     with connection.cursor() as cursor:
         cursor.copy_expert(
             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv{options})",
-            buffer,
+            _CsvRows(rows),
+            1 << 16,
         )
 
 
