@@ -108,10 +108,12 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return []
     table = model._meta.db_table
     with connection.cursor() as cursor:
+        # The sequence's name first: inside nextval() it was looked up per row.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-            "FROM generate_series(1, %s)",
-            [table, count],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+            [sequence, count],
         )
         return [row[0] for row in cursor.fetchall()]
 
