@@ -29,6 +29,11 @@ def _money(amount: Decimal | None, currency: str) -> str | None:
     return f"{amount:f}"
 
 
+def discrepancies_opened_wanted() -> bool:
+    """Whether any endpoint listens, so the caller can skip building the cases."""
+    return bool(webhook_endpoints_subscribed(event=EVENT))
+
+
 def discrepancies_opened_publish(
     *,
     run: ReconciliationRun,

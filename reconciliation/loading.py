@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -557,27 +556,35 @@ def _canonical_file(path: Path) -> bool:
 
 def _clean_sql(places: dict[str, int]) -> str:
     """The rows the Python parser reads exactly as they stand, as a WHERE clause
-    over the staged text ``s`` (no join and one regular expression per row, so a
-    scan of a million rows stays short). ``places``: the file's currencies, all
-    known, with their decimals; the parameters ``head`` and ``tail`` are the
-    characters a value may not start, and end, with."""
+    over the staged text ``s`` (no join, few function calls and one short regular
+    expression per row, so a scan of a million rows stays short). ``places``: the
+    file's currencies, all known, with their decimals."""
+    # Code points a value may not start, and end, with (ascii() gives a text's
+    # first code point on a UTF8 database, which Django requires).
+    head = ", ".join(str(ord(c)) for c in _HEAD_CHARS)
+    tail = ", ".join(str(ord(c)) for c in _SPACES)
     checks = ["s.external_id <> ''"]
     for name in ("external_id", "account", "counterparty", "reference", "description"):
         checks.append(
-            f"(s.{name} = '' OR (strpos(%(head)s, left(s.{name}, 1)) = 0 "
-            f"AND strpos(%(tail)s, right(s.{name}, 1)) = 0 "
+            f"(s.{name} = '' OR (ascii(s.{name}) NOT IN ({head}) "
+            f"AND ascii(right(s.{name}, 1)) NOT IN ({tail}) "
             f"AND char_length(s.{name}) <= {TEXT_LIMITS[name]}))"
         )
     by_currency = " ".join(
         f"WHEN '{code}' THEN {int(n)}" for code, n in sorted(places.items())
     )
     checks += [
-        "s.amount ~ '^[+-]?[0-9]{1,15}([.][0-9]+)?$'",
+        # Up to 15 digits before the point; a bounded repeat ({1,15}) inside the
+        # expression made it twice as slow.
+        "s.amount ~ '^[+-]?[0-9]+([.][0-9]+)?$'",
+        "char_length(ltrim(split_part(s.amount, '.', 1), '+-')) <= 15",
         "(CASE WHEN strpos(s.amount, '.') > 0 THEN char_length(s.amount) "
         f"- strpos(s.amount, '.') ELSE 0 END) <= CASE s.currency {by_currency} END",
-        # The ISO form Python's date.fromisoformat reads; the ::date cast refuses
-        # a day the month does not have.
-        "s.value_date ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$'",
+        # The ISO form Python's date.fromisoformat reads (digits, dashes at 5 and
+        # 8); the ::date cast refuses a month or day that does not exist, which
+        # sends the file to the Python parser like any other bad row.
+        "s.value_date LIKE '____-__-__'",
+        "translate(s.value_date, '0123456789', '') = '--'",
         "left(s.value_date, 4) <> '0000'",
     ]
     return " AND ".join(checks)
@@ -607,7 +614,6 @@ def _import_canonical(
         return None
     from outage_desk.money import currency_is_known, currency_places
 
-    chars: dict[str, Any] = {"head": _HEAD_CHARS, "tail": _SPACES}
     stage = f"recon_canon_{uuid.uuid4().hex[:12]}"
     columns = ", ".join(FIELDS)
     table = SystemRecord._meta.db_table
@@ -648,8 +654,7 @@ def _import_canonical(
                 if cursor.fetchone():
                     raise _NotCanonical
                 cursor.execute(
-                    f"SELECT count(*) FROM {stage} s WHERE {clean}",  # noqa: S608
-                    chars,
+                    f"SELECT count(*) FROM {stage} s WHERE {clean}"  # noqa: S608
                 )
                 if cursor.fetchone()[0] != rows_seen:
                     raise _NotCanonical
@@ -661,7 +666,7 @@ def _import_canonical(
                 "s.amount::numeric, s.currency, s.value_date::date, s.counterparty, "
                 f"s.reference, s.description FROM {stage} s WHERE {clean} "
                 "ORDER BY s.line" + ("" if first_file else " ON CONFLICT DO NOTHING"),
-                {**chars, "batch": batch_pk, "incident": incident.pk},
+                {"batch": batch_pk, "incident": incident.pk},
             )
             loaded = int(cursor.rowcount)
             if first_file and loaded != rows_seen:

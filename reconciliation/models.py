@@ -269,11 +269,24 @@ class Match(models.Model):
         return f"{self.kind} match {self.pk} ({self.status})"
 
 
+# The link rows below (and the discrepancies' many-to-many tables) keep their
+# foreign keys in Django but not in PostgreSQL: a run writes hundreds of thousands
+# of them at once, and a deferred check per row at commit took seconds. What the
+# database checked is guaranteed by the only paths that write them instead:
+# ``outcome_store`` writes a match or discrepancy and its links in one transaction
+# from ids it reserved itself, after one query has confirmed every deposit and
+# record exists in the run's incident (``outcome_items_verify``); finance's links
+# by hand check the same first. Deposits, records, matches and discrepancies are
+# never deleted by the app (money rows are reversed, not removed; the admin refuses
+# deletes), and a deletion through the ORM is still refused (PROTECT) or cascades
+# (CASCADE) in Django's collector.
 class MatchDeposit(models.Model):
     """A deposit's place in a match; at most one confirmed place per deposit."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE)
-    deposit = models.ForeignKey("deposits.Deposit", on_delete=models.PROTECT)
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, db_constraint=False)
+    deposit = models.ForeignKey(
+        "deposits.Deposit", on_delete=models.PROTECT, db_constraint=False
+    )
     confirmed = models.BooleanField(default=False)
 
     class Meta:
@@ -295,8 +308,10 @@ class MatchDeposit(models.Model):
 class MatchRecord(models.Model):
     """A system record's place in a match; at most one confirmed place per record."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE)
-    record = models.ForeignKey(SystemRecord, on_delete=models.PROTECT)
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, db_constraint=False)
+    record = models.ForeignKey(
+        SystemRecord, on_delete=models.PROTECT, db_constraint=False
+    )
     confirmed = models.BooleanField(default=False)
 
     class Meta:
@@ -335,8 +350,13 @@ class Discrepancy(models.Model):
         ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    deposits = models.ManyToManyField("deposits.Deposit", related_name="+")
-    records = models.ManyToManyField(SystemRecord, related_name="+")
+    # Link rows without database constraints: see the note above MatchDeposit.
+    deposits = models.ManyToManyField(
+        "deposits.Deposit", related_name="+", db_constraint=False
+    )
+    records = models.ManyToManyField(
+        SystemRecord, related_name="+", db_constraint=False
+    )
     manual_amount = models.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
     )

@@ -21,14 +21,13 @@ from deposits.models import Deposit
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 
-from .events import discrepancies_opened_publish
+from .cases import cases_open, sla_hours  # noqa: F401  (callers import them here)
 from .finance_models import ApprovalRequest, Case, CaseNote, PostingBatch
 from .models import (
     Discrepancy,
     Match,
     MatchDeposit,
     MatchRecord,
-    ReconciliationRun,
     RejectedPair,
     SystemRecord,
 )
@@ -78,119 +77,6 @@ def _finance() -> dict[str, Any]:
 
 def link_threshold() -> Decimal:
     return Decimal(str(_finance().get("LINK_APPROVAL_ABOVE", "10000")))
-
-
-def sla_hours(amount: Decimal) -> int:
-    """Bigger amounts are due sooner: (minimum amount, hours) tiers, biggest first."""
-    tiers = _finance().get("SLA_TIERS", [("100000", 24), ("10000", 48), ("0", 120)])
-    for floor, hours in tiers:
-        if abs(amount) >= Decimal(floor):
-            return int(hours)
-    return int(tiers[-1][1])
-
-
-def _signature(kind: str, deposit_ids: list[int], record_ids: list[int]) -> str:
-    d = ",".join(map(str, sorted(deposit_ids)))
-    r = ",".join(map(str, sorted(record_ids)))
-    return f"{kind}:{d}:{r}"[:200]
-
-
-@transaction.atomic
-def cases_open(*, run: ReconciliationRun) -> int:
-    """A case per discrepancy of a stored run; decisions on the same items carry over."""
-    discrepancies = list(
-        Discrepancy.objects.filter(run=run, case__isnull=True).order_by("pk")
-    )
-    if not discrepancies:
-        return 0
-    ids = [d.pk for d in discrepancies]
-    dep: dict[int, list[int]] = {}
-    rec: dict[int, list[int]] = {}
-    through_d = Discrepancy.deposits.through.objects.filter(discrepancy_id__in=ids)
-    for did, dep_id in through_d.values_list("discrepancy_id", "deposit_id"):
-        dep.setdefault(did, []).append(dep_id)
-    through_r = Discrepancy.records.through.objects.filter(discrepancy_id__in=ids)
-    for did, rec_id in through_r.values_list("discrepancy_id", "systemrecord_id"):
-        rec.setdefault(did, []).append(rec_id)
-    all_deposits = [x for v in dep.values() for x in v]
-    deposit_rows = {
-        pk: (branch, channel, received)
-        for pk, branch, channel, received in Deposit.objects.filter(
-            pk__in=all_deposits
-        ).values_list("pk", "branch_id", "channel", "received_at")
-    }
-    record_days = dict(
-        SystemRecord.objects.filter(
-            pk__in=[x for v in rec.values() for x in v]
-        ).values_list("pk", "value_date")
-    )
-    signatures = {
-        d.pk: _signature(d.kind, dep.get(d.pk, []), rec.get(d.pk, []))
-        for d in discrepancies
-    }
-    # Earlier runs' cases for the same items: decisions and assignees carry over.
-    decided: dict[str, Case] = {}
-    for c in Case.objects.filter(
-        incident=run.incident, signature__in=set(signatures.values())
-    ).order_by("pk"):
-        decided[c.signature] = c
-    now = timezone.now()
-    cases = []
-    for d in discrepancies:
-        deps = [deposit_rows[x] for x in sorted(dep.get(d.pk, [])) if x in deposit_rows]
-        days = [record_days[x] for x in rec.get(d.pk, []) if x in record_days]
-        starts = [r for _b, _c, r in deps] + [
-            dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) for day in days
-        ]
-        opened = min(starts) if starts else now
-        amount = abs(
-            d.difference
-            if d.difference is not None
-            else (d.manual_amount if d.manual_amount is not None else d.system_amount)
-            or Decimal(0)
-        )
-        if d.kind in (
-            Discrepancy.Kind.MISSING_MANUAL,
-            Discrepancy.Kind.MISSING_IN_SYSTEM,
-        ):
-            amount = abs(d.manual_amount or d.system_amount or Decimal(0))
-        case = Case(
-            discrepancy=d,
-            run=run,
-            incident_id=run.incident_id,
-            kind=d.kind,
-            signature=signatures[d.pk],
-            branch_id=deps[0][0] if deps else None,
-            channel=deps[0][1] if deps else "",
-            amount=amount,
-            currency=d.currency,
-            opened_at=opened,
-            due_at=opened + dt.timedelta(hours=sla_hours(amount)),
-        )
-        earlier = decided.get(case.signature)
-        if earlier is not None and earlier.state != Case.State.RESOLVED:
-            case.assignee_id = earlier.assignee_id
-            if earlier.assignee_id:
-                case.state = Case.State.ASSIGNED
-        elif earlier is not None and earlier.resolution in (
-            Case.Resolution.NOT_DUPLICATE,
-            Case.Resolution.WRITTEN_OFF,
-            Case.Resolution.POSTED,
-        ):
-            case.state = Case.State.RESOLVED
-            case.resolution = earlier.resolution
-            case.reason_code = earlier.reason_code
-            case.resolved_by_id = earlier.resolved_by_id
-            case.resolved_at = earlier.resolved_at
-        cases.append(case)
-    Case.objects.bulk_create(cases, batch_size=2000)
-    first_seen = [c for c in cases if c.signature not in decided]
-    discrepancies_opened_publish(run=run, cases=first_seen, deposits=dep, records=rec)
-    carried = [c for c in cases if c.state == Case.State.RESOLVED]
-    Discrepancy.objects.filter(pk__in=[c.discrepancy_id for c in carried]).update(
-        status=Discrepancy.Status.RESOLVED
-    )
-    return len(cases)
 
 
 def _locked_case(case: Case, version: int | None) -> Case:

@@ -266,14 +266,19 @@ def run_execute(*, run: ReconciliationRun, partitions: int = 1) -> Reconciliatio
     _run_claim(run)
     seconds: dict[str, float] = {}
     try:
-        began = time.perf_counter()
-        plan = run_plan(incident=run.incident)
-        seconds["plan"] = time.perf_counter() - began
-        result = engine.reconcile(
-            plan.manual, plan.system, plan.config, plan.rejected, partitions=partitions
-        )
-        seconds["match"] = time.perf_counter() - began - seconds["plan"]
-        run = _run_store(run=run, plan=plan, result=result, seconds=seconds)
+        with engine.gc_paused():
+            began = time.perf_counter()
+            plan = run_plan(incident=run.incident)
+            seconds["plan"] = time.perf_counter() - began
+            result = engine.reconcile(
+                plan.manual,
+                plan.system,
+                plan.config,
+                plan.rejected,
+                partitions=partitions,
+            )
+            seconds["match"] = time.perf_counter() - began - seconds["plan"]
+            run = _run_store(run=run, plan=plan, result=result, seconds=seconds)
     except Exception:
         run_failed(run_id=run.pk)
         raise
@@ -314,9 +319,12 @@ def run_dispatch(*, run: ReconciliationRun, partitions: int) -> None:
 def run_partition(*, run: ReconciliationRun, index: int, count: int) -> dict[str, Any]:
     """Match one partition of a running run; what it returns goes to ``run_merge``."""
     began = time.perf_counter()
-    plan = run_plan(incident=run.incident, part=(index, count))
-    loaded = time.perf_counter()
-    found = engine.match_partition(plan.manual, plan.system, plan.config, plan.rejected)
+    with engine.gc_paused():
+        plan = run_plan(incident=run.incident, part=(index, count))
+        loaded = time.perf_counter()
+        found = engine.match_partition(
+            plan.manual, plan.system, plan.config, plan.rejected
+        )
     return {
         "index": index,
         "deposits": len(plan.manual),
@@ -355,9 +363,10 @@ def run_merge(
                 sum(p["records"] for p in parts),
             ),
         )
-        result = engine.match_residual(
-            [engine.partial_load(p["partial"]) for p in parts], config, rejected
-        )
+        with engine.gc_paused():
+            result = engine.match_residual(
+                [engine.partial_load(p["partial"]) for p in parts], config, rejected
+            )
         seconds = {
             "plan": max(p["seconds"]["plan"] for p in parts),
             "match": max(p["seconds"]["match"] for p in parts),

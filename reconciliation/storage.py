@@ -3,20 +3,38 @@
 A large run stores hundreds of thousands of matches and their links; building an
 ORM object for each costs more than matching them did, so PostgreSQL gets the
 rows as CSV through COPY, with ids reserved from the table's sequence up front.
+
+The link rows have no foreign keys in the database (see the note above
+``MatchDeposit``): ``outcome_items_verify`` checks every deposit and record the
+outcome names in one query per side, in the same transaction, before writing.
 """
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models
+from django.utils.translation import gettext_lazy as _
+
+from deposits.models import Deposit
 
 from . import engine
-from .models import Discrepancy, Match, MatchDeposit, MatchRecord, ReconciliationRun
+from .models import (
+    Discrepancy,
+    Match,
+    MatchDeposit,
+    MatchRecord,
+    ReconciliationRun,
+    SystemRecord,
+)
 
 BULK = 2000
+ERROR_OUTCOME_ITEMS = _(
+    "A run's outcome names a deposit or record that is not part of its incident."
+)
 
 
 def outcome_store(
@@ -26,11 +44,62 @@ def outcome_store(
     discrepancies: Sequence[engine.DiscrepancyResult],
 ) -> None:
     """Store a run's matches and discrepancies with their links (no per-row queries)."""
+    outcome_items_verify(run=run, matches=matches, discrepancies=discrepancies)
     if connection.vendor == "postgresql":
         _store_postgres(run, matches, discrepancies)
     else:
         _matches_store(run, matches)
         _discrepancies_store(run, discrepancies)
+
+
+def outcome_items_verify(
+    *,
+    run: ReconciliationRun,
+    matches: Sequence[engine.MatchResult],
+    discrepancies: Sequence[engine.DiscrepancyResult],
+) -> None:
+    """Every deposit and record the outcome links to exists in the run's incident.
+
+    This stands in for the link tables' foreign keys (one count per side instead
+    of a deferred check per row); raises IntegrityError, so nothing is stored.
+    Deposits and records are never deleted, so what exists now exists at commit.
+    """
+    outcome: list[engine.MatchResult | engine.DiscrepancyResult] = [
+        *matches,
+        *discrepancies,
+    ]
+    deposit_ids = {i for item in outcome for i in item.manual_ids}
+    record_ids = {i for item in outcome for i in item.system_ids}
+    for model, ids in ((Deposit, deposit_ids), (SystemRecord, record_ids)):
+        if _count_in_incident(model, ids, run.incident_id) != len(ids):
+            raise IntegrityError(str(ERROR_OUTCOME_ITEMS))
+
+
+def _count_in_incident(
+    model: type[models.Model], ids: set[int], incident_id: int
+) -> int:
+    if not ids:
+        return 0
+    if connection.vendor == "postgresql":
+        # The ids go as one array literal (a list parameter would be an ARRAY[...]
+        # of 100,000 constants to parse), each looked up by primary key: the
+        # lateral subquery keeps the planner from hashing the incident's rows.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM unnest(%s::bigint[]) AS i(id) "  # noqa: S608
+                "JOIN LATERAL (SELECT t.incident_id "
+                f"FROM {model._meta.db_table} t WHERE t.id = i.id OFFSET 0) t "
+                "ON true WHERE t.incident_id = %s",
+                ["{" + ",".join(map(str, sorted(ids))) + "}", incident_id],
+            )
+            return int(cursor.fetchone()[0])
+    pks = sorted(ids)
+    return sum(
+        model._default_manager.filter(
+            incident_id=incident_id, pk__in=pks[start : start + 500]
+        ).count()
+        for start in range(0, len(pks), 500)
+    )
 
 
 def ids_reserve(model: type[models.Model], count: int) -> list[int]:
@@ -39,28 +108,49 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return []
     table = model._meta.db_table
     with connection.cursor() as cursor:
+        # The sequence's name first: inside nextval() it was looked up per row.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-            "FROM generate_series(1, %s)",
-            [table, count],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+            [sequence, count],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def _copy(
+class _CsvRows(io.TextIOBase):
+    """Rows as CSV text, written as COPY reads them: PostgreSQL stores one chunk
+    while Python writes the next (the two overlap on two cores)."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        self.rows = iter(rows)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        self.writer.writerows(itertools.islice(self.rows, BULK))
+        data = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return data
+
+
+def copy_rows(
     table: str,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     not_null: str = "",
 ) -> None:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    buffer.seek(0)
+    """COPY rows (CSV: None is NULL, except in the ``not_null`` columns) into a table."""
     options = f", FORCE_NOT_NULL ({not_null})" if not_null else ""
     with connection.cursor() as cursor:
         cursor.copy_expert(
             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv{options})",
-            buffer,
+            _CsvRows(rows),
+            1 << 16,
         )
 
 
@@ -74,7 +164,7 @@ def _store_postgres(
     discrepancies: Sequence[engine.DiscrepancyResult],
 ) -> None:
     ids = ids_reserve(Match, len(matches))
-    _copy(
+    copy_rows(
         Match._meta.db_table,
         [
             "id",
@@ -103,18 +193,18 @@ def _store_postgres(
         ),
     )
     pairs = list(zip(ids, matches, strict=True))
-    _copy(
+    copy_rows(
         MatchDeposit._meta.db_table,
         ["match_id", "deposit_id", "confirmed"],
         ((pk, i, "f") for pk, m in pairs for i in m.manual_ids),
     )
-    _copy(
+    copy_rows(
         MatchRecord._meta.db_table,
         ["match_id", "record_id", "confirmed"],
         ((pk, i, "f") for pk, m in pairs for i in m.system_ids),
     )
     ids = ids_reserve(Discrepancy, len(discrepancies))
-    _copy(
+    copy_rows(
         Discrepancy._meta.db_table,
         [
             "id",
@@ -144,12 +234,12 @@ def _store_postgres(
         not_null="currency, hint",
     )
     found = list(zip(ids, discrepancies, strict=True))
-    _copy(
+    copy_rows(
         Discrepancy.deposits.through._meta.db_table,
         ["discrepancy_id", "deposit_id"],
         ((pk, i) for pk, d in found for i in d.manual_ids),
     )
-    _copy(
+    copy_rows(
         Discrepancy.records.through._meta.db_table,
         ["discrepancy_id", "systemrecord_id"],
         ((pk, i) for pk, d in found for i in d.system_ids),

@@ -18,9 +18,11 @@ candidate is ``ambiguous`` and nothing in it is matched. All ordering goes by
 ids and content, never by input order.
 """
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from .exact import match_partition
 from .items import (
@@ -98,6 +100,24 @@ def in_scope(
     return [s for s in system if s.amount > 0 and first_day <= s.value_date <= end]
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector around a run's bulk work.
+
+    A run makes hundreds of thousands of small objects (items, edges, results,
+    rows); each burst of allocations sets off collections that walk every live
+    object again, about a third of the matcher's time. None of them form cycles,
+    so reference counting frees them all the same; the collector resumes after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def reconcile(
     manual: Sequence[ManualItem],
     system: Sequence[SystemItem],
@@ -132,6 +152,7 @@ __all__ = [
     "amount_hint",
     "business_days_add",
     "business_days_between",
+    "gc_paused",
     "in_scope",
     "match_partition",
     "match_residual",

@@ -18,20 +18,20 @@ class _Norm:
         self.s_name = {s.id: norm_name(s.counterparty) for s in system}
         self.m_acct = {m.id: norm_ref(m.account) for m in manual}
         self.s_acct = {s.id: norm_ref(s.account) for s in system}
+        self.m_ref = {m.id: norm_ref(m.reference) for m in manual}
         self.m_refs = {
-            m.id: {r for r in (norm_ref(m.reference), norm_ref(m.receipt_number)) if r}
+            m.id: {r for r in (self.m_ref[m.id], norm_ref(m.receipt_number)) if r}
             for m in manual
         }
         self.s_ref = {s.id: norm_ref(s.reference) for s in system}
 
     def m_print(self, i: int) -> tuple[object, ...]:
         m = self.m[i]
-        ref = norm_ref(m.reference)
         return (
             self.m_acct[i],
             m.amount,
             m.currency,
-            ref,
+            self.m_ref[i],
             self.m_name[i],
             m.received_on,
         )

@@ -1,6 +1,7 @@
 """The matcher's inputs, settings and results, and the small measures it uses."""
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -135,11 +136,20 @@ _SPACES = re.compile(r"[^\w]+")
 
 
 def norm_ref(value: str) -> str:
+    if value.isascii() and value.isalnum():  # only [0-9A-Za-z]: nothing to drop
+        return value.upper()
     return _NON_ALNUM.sub("", value.upper())
 
 
 def norm_name(value: str) -> str:
     if value.isascii():  # NFKD and the ASCII filter change nothing
+        if (
+            value.replace(" ", "").isalnum()
+            and "  " not in value
+            and value[0] != " "
+            and value[-1] != " "
+        ):  # words of letters and digits, one space apart: nothing to collapse
+            return value.casefold()
         return _SPACES.sub(" ", value.casefold()).strip()
     text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     if not text.strip():
@@ -147,6 +157,7 @@ def norm_name(value: str) -> str:
     return _SPACES.sub(" ", text.casefold()).strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a run's dates are few; pairs repeat
 def business_days_between(a: dt.date, b: dt.date) -> int:
     """Weekdays stepped over going from the earlier date to the later one."""
     if a > b:

@@ -3,6 +3,8 @@
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from reconciliation.engine import (
     HINT_DECIMAL_SHIFT,
     HINT_TRANSPOSED,
@@ -193,3 +195,20 @@ def test_scope_keeps_credits_in_the_window_plus_grace():
     )
 
     assert [r.id for r in kept] == [1, 4]
+
+
+def test_gc_paused_restores_the_collector_even_when_the_work_fails():
+    import gc
+
+    from reconciliation.engine import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: the outer one restores
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), gc_paused():
+        1 / 0  # noqa: B018
+    assert gc.isenabled()

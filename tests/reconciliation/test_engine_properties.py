@@ -150,3 +150,29 @@ def test_the_partition_hash_is_the_one_postgresql_computes():
     assert keys == ["GBP:100", "GBP:100", "EUR:12.3"]
     # ('x' || substr(md5('GBP:100'), 1, 8))::bit(32)::bigint in PostgreSQL 15
     assert partition_of("GBP:100", 2**32) == 3627208350
+
+
+_TEXT = st.text(alphabet=st.sampled_from("aZ09 _-.\t\u00e9\u00a0\u674e"), max_size=12)
+
+
+@given(_TEXT | st.text(max_size=8))
+def test_the_quick_normalising_paths_agree_with_the_full_rules(value):
+    import re
+    import unicodedata
+
+    from reconciliation.engine import norm_name, norm_ref
+
+    assert norm_ref(value) == re.sub(r"[^0-9A-Z]", "", value.upper())
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    if not value.isascii() and not text.strip():
+        text = value
+    assert norm_name(value) == re.sub(r"[^\w]+", " ", text.casefold()).strip()
+
+
+@given(days, days)
+def test_business_days_between_is_the_count_of_weekdays_stepped_over(a, b):
+    from reconciliation.engine import business_days_between
+
+    low, high = min(a, b), max(a, b)
+    steps = [low + dt.timedelta(days=i) for i in range(1, (high - low).days + 1)]
+    assert business_days_between(a, b) == sum(1 for d in steps if d.weekday() < 5)

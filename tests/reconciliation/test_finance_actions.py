@@ -296,6 +296,39 @@ def test_not_a_duplicate_is_remembered_on_a_rerun(world, finance, tmp_path):
     )
 
 
+def test_a_rerun_opens_new_cases_that_keep_assignees_and_resolutions(
+    world, finance, finance2
+):
+    # given: one case assigned, one written off (a rounding difference)
+    incident = world["run"].incident
+    assigned = case_of("missing_manual", amount=Decimal("12"))
+    r.cases_assign(cases=[assigned], assignee=finance2, actor=finance)
+    posted = case_of("missing_in_system", amount=Decimal("70"))
+    r.case_mark_posted(case=posted, actor=finance)
+    posted.refresh_from_db()
+
+    # when
+    reconcile(incident)
+
+    # then
+    latest = Case.objects.exclude(run=world["run"])
+    assert latest.count() == 5
+    again = latest.get(signature=assigned.signature)
+    assert (again.state, again.assignee_id) == (Case.State.ASSIGNED, finance2.pk)
+    carried = latest.get(signature=posted.signature)
+    assert (carried.state, carried.resolution, carried.resolved_by_id) == (
+        Case.State.RESOLVED,
+        Case.Resolution.POSTED,
+        finance.pk,
+    )
+    assert carried.resolved_at == posted.resolved_at
+    assert carried.discrepancy.status == "resolved"
+    assert (carried.version, carried.channel) == (1, posted.channel)
+    assert set(
+        latest.exclude(pk__in=[again.pk, carried.pk]).values_list("state", flat=True)
+    ) == {Case.State.OPEN}
+
+
 def test_mark_posted_moves_the_deposit_to_awaiting_confirmation(world, finance):
     case = case_of("missing_in_system", amount=Decimal("70"))
     r.case_mark_posted(case=case, actor=finance)

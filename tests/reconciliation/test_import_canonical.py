@@ -82,6 +82,9 @@ def test_a_clean_canonical_file_is_loaded_by_the_database_alone(tmp_path, monkey
         "TX-9,GB09,10.00,gbp,2026-03-02,,,",  # a currency it upper-cases
         "TX-9,GB09,(10.00),GBP,2026-03-02,,,",  # a negative in brackets
         "TX-9,GB09,10.00,GBP,2026-03-02,Ann\u00a0,,",  # a no-break space
+        "TX-9,GB09,10.00,GBP,2026-03-02,\u3000Ann,,",  # an ideographic space
+        "TX-9,GB09,0000000000000001.50,GBP,2026-03-02,,,",  # 16 digits, 15 zeros
+        "TX-9,GB09,10.00,GBP,2026-3-02,,,",  # a date Python reads, not ISO's form
         "TX-9,GB09,10.00,GBP,2026-03-02,,,,",  # a ninth column
         'TX-9,GB09,10.00,GBP,2026-03-02,,,"a\n\\.\nb"',  # COPY's end-of-data mark
         "",  # a blank line
@@ -108,6 +111,9 @@ def test_a_file_the_database_cannot_vouch_for_is_read_by_the_python_parser(
         "TX-9,GB09,10.001,GBP,2026-03-02,,,",
         "TX-9,GB09,10.00,XXY,2026-03-02,,,",
         "TX-9,GB09,10.00,GBP,2026-02-30,,,",
+        "TX-9,GB09,10.00,GBP,2026-13-02,,,",
+        "TX-9,GB09,10.00,GBP,2026-03-02,,@SUM(A1),",
+        "TX-9,GB09,1.2.3,GBP,2026-03-02,,,",
         "TX-9,GB09,10.00,GBP,0000-01-01,,,",
         'TX-9,GB09,10.00,GBP,2026-03-02,=HYPERLINK("x"),,',
         "TX-9,GB09,10.00,GBP,2026-03-02,," + "r" * 141 + ",",
