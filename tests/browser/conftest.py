@@ -2,12 +2,12 @@
 
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.workers import celery_worker_start, celery_worker_stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -75,16 +75,6 @@ def make_page(browser, live_server):
         context.close()
 
 
-def _database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_worker(live_server):
     """A real Celery worker process on the configured broker (Redis, or the embedded
@@ -98,34 +88,10 @@ def celery_worker(live_server):
     queue = f"browser-{uuid.uuid4().hex[:8]}"
     routes = app.conf.task_routes
     app.conf.update(task_routes={"reconciliation.tasks.*": {"queue": queue}})
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "outage_desk.settings_test",
-        "DATABASE_URL": _database_url(),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "outage_desk",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    proc = celery_worker_start(queue)
     yield proc
     app.conf.update(task_routes=routes)
-    proc.terminate()
-    proc.wait(timeout=30)
+    celery_worker_stop(proc)
 
 
 def login(page, username: str, password: str = "pw") -> None:

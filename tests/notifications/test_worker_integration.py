@@ -2,31 +2,19 @@
 every notice arrives once, rolled-back notices never do, and notices whose nudge
 was lost (broker down) go out when the relay runs."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from notifications.models import Notice
 from notifications.services import Recipient, notify
 from notifications.tasks import notices_relay_task
 from tests.notifications.conftest import free_port
+from tests.workers import celery_worker_start, celery_worker_stop
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -40,40 +28,21 @@ def start_worker(smtp_server, queue):
     procs = []
 
     def start():
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.notifications.worker_settings",
-            "DATABASE_URL": _database_url(),
-            "NOTICE_TEST_SMTP_PORT": str(smtp_server.port),
-            "NOTICE_TASK_QUEUE": queue,
-        }
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "outage_desk",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=2",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                queue,
-            ],
-            cwd=ROOT,
-            env=env,
+        proc = celery_worker_start(
+            queue,
+            pool="prefork",
+            settings_module="tests.notifications.worker_settings",
+            env={
+                "NOTICE_TEST_SMTP_PORT": str(smtp_server.port),
+                "NOTICE_TASK_QUEUE": queue,
+            },
         )
         procs.append(proc)
         return proc
 
     yield start
     for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=30)
+        celery_worker_stop(proc)
 
 
 def _wait_for(condition, what, timeout=90):

@@ -1,58 +1,19 @@
 """A task goes through the configured broker to a real worker process and back."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from outage_desk.celery import app
 from outage_desk.tasks import ping_task
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.workers import celery_worker_start, celery_worker_stop
 
 
 @pytest.fixture
 def worker(transactional_db):
     # the test database: every task counts its deliveries there (TaskRun)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "outage_desk.settings_test",
-        "DATABASE_URL": _test_database_url(),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "outage_desk",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            "ping-test",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    proc = celery_worker_start("ping-test")
     yield proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    celery_worker_stop(proc)
 
 
 def test_the_configured_celery_settings_are_the_safe_ones():

@@ -2,16 +2,11 @@
 exactly what a single-process run stores, through a real worker on the broker."""
 
 import io
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from reconciliation.engine import partition
 from reconciliation.export import run_export
@@ -19,10 +14,10 @@ from reconciliation.loading import records_import
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import run_create, run_execute, run_plan
 from reconciliation.tasks import reconciliation_run_task
+from tests.workers import celery_worker_start, celery_worker_stop
 
 from .factories import deposit_make, incident_make
 
-ROOT = Path(__file__).resolve().parents[2]
 HEADER = "external_id,account,amount,currency,value_date,counterparty,reference,description\n"
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -33,46 +28,14 @@ pytestmark = [
 ]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker():
     queue = f"reconciliation-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "outage_desk.settings_test",
-        "DATABASE_URL": _database_url(),
-        "RECONCILIATION_TASK_QUEUE": queue,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "outage_desk",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
+    proc = celery_worker_start(
+        queue, pool="prefork", env={"RECONCILIATION_TASK_QUEUE": queue}
     )
     yield queue
-    proc.terminate()
-    proc.wait(timeout=30)
+    celery_worker_stop(proc)
 
 
 @pytest.fixture
