@@ -120,7 +120,39 @@ def client(target, port, tokens, ref, deadline, worker, queue):
     queue.put((latencies, errors))
 
 
-def load(target, *, port, tokens, ref, duration, concurrency):
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used, from /proc (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(gunicorn_pid: int) -> tuple[list[int], list[int]]:
+    """gunicorn's workers, and the PostgreSQL backends serving this database."""
+    from django.db import connection
+
+    with open(f"/proc/{gunicorn_pid}/task/{gunicorn_pid}/children") as children:
+        workers = [int(pid) for pid in children.read().split()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    return workers, backends
+
+
+def load(target, *, port, tokens, ref, duration, concurrency, gunicorn_pid=None):
+    """Run the clients; with ``gunicorn_pid``, also count the CPU the server side
+    (gunicorn's workers and their PostgreSQL backends) spent per request, a figure
+    that other work on the machine barely moves, unlike requests per second."""
+    before = {}
+    if gunicorn_pid is not None:
+        workers, backends = server_pids(gunicorn_pid)
+        before = {pid: _cpu_seconds(pid) for pid in workers + backends}
     queue = multiprocessing.Queue()
     deadline = time.monotonic() + duration
     procs = [
@@ -140,13 +172,20 @@ def load(target, *, port, tokens, ref, duration, concurrency):
     def pct(p):
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000
 
-    return {
+    result = {
         "requests": len(latencies),
         "errors": errors,
         "rps": round(len(latencies) / duration, 1),
         "p50_ms": round(pct(0.50), 1),
         "p99_ms": round(pct(0.99), 1),
     }
+    if gunicorn_pid is not None and latencies:
+        workers, backends = server_pids(gunicorn_pid)
+        for name, pids in (("app", workers), ("db", backends)):
+            spent = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
+            result[f"{name}_cpu_ms"] = round(spent / len(latencies) * 1000, 2)
+        result["server_cpu_ms"] = round(result["app_cpu_ms"] + result["db_cpu_ms"], 2)
+    return result
 
 
 def wait_ready(port, proc):
@@ -204,6 +243,7 @@ def main() -> None:
         wait_ready(args.port, gunicorn)
         common = {"port": args.port, "tokens": tokens, "ref": ref}
         load("capture", duration=2, concurrency=2, **common)  # warm up connections
+        common["gunicorn_pid"] = gunicorn.pid
         floor = load(
             "floor", duration=args.duration, concurrency=args.concurrency, **common
         )
@@ -214,14 +254,22 @@ def main() -> None:
         gunicorn.terminate()
         gunicorn.wait(timeout=10)
     ratio = capture["rps"] / floor["rps"] if floor["rps"] else 0.0
-    print(f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    cpu_ratio = floor["server_cpu_ms"] / capture["server_cpu_ms"]
+    print(
+        f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'cpu ms':>7}"
+    )
     for name, row in (("floor", floor), ("capture", capture)):
         print(
             f"{name:10} {row['rps']:>8} {row['p50_ms']:>8} {row['p99_ms']:>8} "
-            f"{row['errors']:>7}"
+            f"{row['errors']:>7} {row['server_cpu_ms']:>7}"
         )
-    print(f"capture / floor: {ratio:.0%}")
-    result = {"floor": floor, "capture": capture, "ratio": round(ratio, 3)}
+    print(f"capture / floor: {ratio:.0%} (server CPU per request: {cpu_ratio:.0%})")
+    result = {
+        "floor": floor,
+        "capture": capture,
+        "ratio": round(ratio, 3),
+        "cpu_ratio": round(cpu_ratio, 3),
+    }
     print(json.dumps({"branches": args.branches, **result}))
 
 

@@ -80,15 +80,17 @@ def _canonical(value: Any) -> Any:
 
 def request_fingerprint(request: Request) -> str:
     """A hash of method, path and parsed body (files by content)."""
-    data = request.data
+    return fingerprint(request.method or "", request.path, request.data)
+
+
+def fingerprint(method: str, path: str, data: Any) -> str:
+    """``request_fingerprint`` of a request with this method, path and parsed body."""
     body = (
         {key: _canonical(data.getlist(key)) for key in sorted(data.keys())}
         if hasattr(data, "getlist")
         else _canonical(data)
     )
-    payload = json.dumps(
-        [request.method, request.path, body], cls=DjangoJSONEncoder, sort_keys=True
-    )
+    payload = json.dumps([method, path, body], cls=DjangoJSONEncoder, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -253,6 +255,33 @@ def _store(pk: int, response: Response) -> None:
                 ),
             ],
         )
+
+
+def idempotency_answer_sql(
+    *,
+    user: User,
+    key: str,
+    method: str,
+    path: str,
+    request_hash: str,
+    status: int,
+    body: Any,
+) -> tuple[str, list[Any]]:
+    """A statement keeping a write's answer under its key, for a write that runs it
+    in its own transaction (claim and answer in one); its one row says whether
+    the key was free. A concurrent holder of the key makes it wait for that
+    holder's commit, as a claim does; a taken key is left as it is.
+    """
+    table = IdempotencyRecord._meta.db_table  # the model's own name, not input
+    sql = (
+        f"WITH kept AS (INSERT INTO {table} "  # noqa: S608
+        "(user_id, key, method, path, request_hash, status_code, response_body,"
+        " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, now())"
+        " ON CONFLICT (user_id, key) DO NOTHING RETURNING 1)"
+        " SELECT EXISTS (SELECT 1 FROM kept)"
+    )
+    answer = json.dumps(body, cls=DjangoJSONEncoder)
+    return sql, [user.pk, key, method, path[:255], request_hash, status, answer]
 
 
 # This transaction's commit does not wait for its log to reach the disk.

@@ -146,8 +146,9 @@ class ApiToken(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to an API request with an Idempotency-Key, kept for replay."""
 
+    # No index of its own: the unique (user, key) constraint leads with it.
     user = models.ForeignKey(
-        "outage_desk.User", on_delete=models.CASCADE, related_name="+"
+        "outage_desk.User", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -41,6 +42,7 @@ from ..services import (
     deposit_reversal_request,
 )
 from .filters import DepositFilter
+from .lane import COUNTED, capture_lane
 from .serializers import (
     DepositCreateSerializer,
     DepositSerializer,
@@ -112,6 +114,19 @@ class DepositListCreateView(generics.ListAPIView):
         return deposit_list_for_user(user=request_user(self.request)).select_related(
             "approved_by"
         )
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST":
+            response = capture_lane(request, self)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_throttles(self) -> list[Any]:
+        # A request the fast lane counted already and passed on is not counted twice.
+        if getattr(getattr(self, "request", None), COUNTED, False):
+            return []
+        return super().get_throttles()
 
     def get_permissions(self) -> Sequence[Any]:
         if self.request.method == "POST":

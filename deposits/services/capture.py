@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -146,6 +146,9 @@ def _receipt_counter_raise_to(
         counter.save(update_fields=["last_number"])
 
 
+_CHANNELS = frozenset(Deposit.Channel.values)  # built once: .values builds a list
+
+
 def deposit_validate(
     *,
     incident: Incident,
@@ -169,7 +172,7 @@ def deposit_validate(
         money_validate(amount, currency)
     except ValidationError as exc:
         add("currency" if exc.code == "currency" else "amount", exc)
-    if channel not in Deposit.Channel.values:
+    if channel not in _CHANNELS:
         add(
             "channel", ValidationError(ERROR_UNKNOWN_CHANNEL, params={"value": channel})
         )
@@ -320,6 +323,19 @@ def deposit_event_publish(*, deposit: Deposit, event: str, fresh: bool = False) 
     webhook_event_publish(fresh=fresh, **_deposit_event(deposit, event=event))
 
 
+# A statement of the caller's and its parameters.
+Statement = tuple[str, list[Any]]
+# Given the new deposit (number, id and all), the caller's statement to run last in
+# the capture's last round trip; it returns one row whose first value says whether
+# the capture may commit. The API's fast lane keeps its Idempotency-Key answer so.
+Rider = Callable[[Deposit], Statement]
+
+
+class RiderRefused(Exception):
+    """A capture with a rider met a retry, a possible duplicate, or its rider said
+    no: nothing was written, and its caller takes the ordinary way."""
+
+
 def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
     return {
         "receipt_number": deposit.receipt_number,
@@ -342,6 +358,7 @@ def deposit_insert(
     evidence: Sequence[CheckedFile] = (),
     check_duplicates: bool = False,
     one_of_many: bool = False,
+    rider: Rider | None = None,
 ) -> tuple[Deposit, bool]:
     """Insert a validated deposit exactly once; the shared core of capture and import.
 
@@ -365,8 +382,13 @@ def deposit_insert(
         and not evidence
     ):
         return _deposit_insert_postgresql(
-            fields=fields, recorded_by=recorded_by, check_duplicates=check_duplicates
+            fields=fields,
+            recorded_by=recorded_by,
+            check_duplicates=check_duplicates,
+            rider=rider,
         )
+    if rider is not None:
+        raise ValueError("A rider needs the PostgreSQL capture of a single deposit.")
     branch = fields["branch"]
     status = _status_for(
         branch=branch, amount=fields["amount"], currency=fields["currency"]
@@ -422,7 +444,11 @@ def deposit_insert(
 
 
 def _deposit_insert_postgresql(
-    *, fields: dict[str, Any], recorded_by: User, check_duplicates: bool
+    *,
+    fields: dict[str, Any],
+    recorded_by: User,
+    check_duplicates: bool,
+    rider: Rider | None = None,
 ) -> tuple[Deposit, bool]:
     """``deposit_insert`` for a capture on PostgreSQL: the same steps in three round
     trips of SQL built once, no ORM query on the way.
@@ -435,7 +461,7 @@ def _deposit_insert_postgresql(
     3. the deposit, its notice and webhook rows with their refs, the audit event
        and the moved head.
     A replay, a conflict or a possible duplicate leaves by the ORM as before,
-    before anything is written.
+    before anything is written (with a rider: raises RiderRefused instead).
     """
     branch, customer = fields["branch"], fields["customer"]
     recipients = deposit_notice_recipients(customer)
@@ -466,6 +492,8 @@ def _deposit_insert_postgresql(
             ],
         )
         same_uuid, duplicates, threshold, pk, lookups = cursor.fetchone()
+    if rider is not None and (same_uuid or duplicates):
+        raise RiderRefused()
     if same_uuid:
         existing = Deposit.objects.get(pk=same_uuid[0])
         return _replay_or_conflict(existing, _submitted(fields)), False
@@ -518,8 +546,12 @@ def _deposit_insert_postgresql(
     if notices:
         statements.append(notices_insert_sql(notices.values()))
     statements.append(audit_append_sql(event))
+    if rider is not None:
+        statements.append(rider(deposit))
     with connection.cursor() as cursor:
         rawsql.execute(cursor, statements)
+        if rider is not None and not cursor.fetchone()[0]:
+            raise RiderRefused()
     if notices:
         notices_written()
     deposit._state.adding = False
@@ -765,11 +797,13 @@ def deposit_record(
     duplicate_reason: str = "",
     receipt_number: str | None = None,
     evidence: Sequence[UploadedFile] = (),
+    rider: Rider | None = None,
 ) -> tuple[Deposit, bool]:
     """Record a deposit exactly once by its client UUID; returns (deposit, created).
 
     The same UUID with the same content returns the first deposit; with other
     content it raises DepositConflictError after keeping the attempt for review.
+    ``rider``: see ``Rider``; a capture with a rider only ever inserts.
     """
     fields: dict[str, Any] = {
         "client_uuid": uuid_parse(client_uuid),
@@ -794,6 +828,7 @@ def deposit_record(
             recorded_by=recorded_by,
             receipt_number=receipt_number,
             evidence=evidence,
+            rider=rider,
         )
     except DepositConflictError as exc:
         # The refused attempt is kept in its own transaction, after the failed one.
@@ -836,6 +871,7 @@ def _deposit_record(
     recorded_by: User,
     receipt_number: str | None,
     evidence: Sequence[UploadedFile],
+    rider: Rider | None,
 ) -> tuple[Deposit, bool]:
     try:
         deposit_validate(
@@ -852,6 +888,8 @@ def _deposit_record(
         )
         checked = evidence_check(evidence)
     except ValidationError:
+        if rider is not None:  # its caller answers refusals and retries itself
+            raise
         # A retry of a deposit already saved gets its receipt back whatever changed
         # since (a reload after the capture window closed); deposit_insert answers
         # the retries of valid submissions.
@@ -865,6 +903,7 @@ def _deposit_record(
         receipt_number=receipt_number,
         evidence=checked,
         check_duplicates=not fields["duplicate_reason"],
+        rider=rider,
     )
 
 

@@ -62,6 +62,11 @@ class Recipient:
     language: str = "en"
 
 
+# Built once: a choices class's .values builds a new list on every call.
+_CHANNELS = frozenset(Channel.values)
+_KINDS = frozenset(NoticeKind.values)
+
+
 def recipient_clean(recipient: Recipient, *, index: int = 1) -> Recipient:
     """The recipient with its address normalised, or a ValidationError naming it."""
     params = {
@@ -69,7 +74,7 @@ def recipient_clean(recipient: Recipient, *, index: int = 1) -> Recipient:
         "address": recipient.address,
         "channel": recipient.channel,
     }
-    if recipient.channel not in Channel.values:
+    if recipient.channel not in _CHANNELS:
         raise ValidationError(NOTIFY_UNKNOWN_CHANNEL, params=params)
     address = (recipient.address or "").strip()
     if recipient.channel == Channel.EMAIL:
@@ -246,7 +251,7 @@ def notices_prepare(
     in one of its own statements (see ``notice_lookups_sql``); without them each is
     read here.
     """
-    if kind not in NoticeKind.values:
+    if kind not in _KINDS:
         raise ValidationError(NOTIFY_UNKNOWN_KIND, params={"kind": kind})
     clean = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
     wanted = [recipient_clean(r, index=i) for i, r in enumerate(recipients, start=1)]

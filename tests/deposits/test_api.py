@@ -28,6 +28,7 @@ from outage_desk.money import (
     ERROR_UNKNOWN_CURRENCY,
 )
 from outage_desk.roles import Role
+from outage_desk.tokens import api_token_create
 from tests.factories import UserFactory
 
 from .factories import ApprovalThresholdFactory, DepositFactory
@@ -51,10 +52,16 @@ def body(incident):
     }
 
 
-@pytest.fixture
-def api(clerk):
+@pytest.fixture(params=["token", "forced"])
+def api(request, clerk):
+    """The clerk with a real API token (POSTs the fast lane takes go its way) and
+    authenticated by force (always DRF's full way): every test runs both ways."""
     client = APIClient()
-    client.force_authenticate(clerk)
+    if request.param == "token":
+        _token, key = api_token_create(user=clerk, name="teller app")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    else:
+        client.force_authenticate(clerk)
     return client
 
 

@@ -1,0 +1,208 @@
+"""The capture's fast lane: a new API deposit and its Idempotency-Key in one transaction.
+
+``POST /api/v1/deposits/`` is what integrators and offline devices hammer when the
+core system is down. The full way (DRF's view with ``@idempotent``) commits the
+key's claim, runs the capture in its own transaction and commits the answer after
+it: three transactions, and DRF's request, negotiation, permission and response
+machinery around them. The lane takes a request only when it can give the answer
+the full way would give, and then writes the deposit, its notices, its audit event
+and the key's stored answer in the capture's one transaction (the answer rides in
+its last round trip: ``deposits.services.Rider``).
+
+It takes: PostgreSQL; a JSON body of string fields the create serializer accepts as
+they are (checked by the serializer's own fields), without branch, files or offline
+fields; ``Authorization: Token`` of an active user with the permission, within the
+rate limit; an Idempotency-Key no one used; a client UUID no one used; no possible
+duplicate. Anything else (a retry of a key or a UUID, a refusal, a duplicate, an
+input the lane does not vouch for) writes nothing here and goes the full way, which
+answers it: the lane never answers anything but a new deposit's 201.
+"""
+
+import functools
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from rest_framework import exceptions
+from rest_framework.fields import SkipField, empty
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.utils import json
+from rest_framework.views import APIView
+
+from outage_desk.api.authentication import ApiTokenAuthentication
+from outage_desk.idempotency import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    fingerprint,
+    idempotency_answer_sql,
+)
+from outage_desk.models import User
+
+from ..models import Deposit
+from ..selectors import capture_lookups
+from ..services import RiderRefused, deposit_record
+from .serializers import DepositCreateSerializer, DepositSerializer
+
+# The fields the lane reads; a body with any other goes the full way.
+LANE_FIELDS = frozenset(
+    {
+        "client_uuid",
+        "incident",
+        "channel",
+        "account",
+        "payer_name",
+        "amount",
+        "currency",
+        "received_at",
+        "reference",
+        "note",
+    }
+)
+# Set on a request the lane counted against the rate limit before it stepped aside.
+COUNTED = "_capture_lane_counted"
+
+
+@functools.cache
+def _create_fields() -> dict[str, Any]:
+    """The create serializer's fields, bound once; validating does not change them."""
+    return dict(DepositCreateSerializer().fields)
+
+
+def _validated(data: Any) -> dict[str, Any] | None:
+    """What ``DepositCreateSerializer(data=data).validated_data`` would be, or None
+    when the body is not one the lane takes or a field refuses it."""
+    if not isinstance(data, dict) or not data.keys() <= LANE_FIELDS:
+        return None
+    if not all(isinstance(value, str) for value in data.values()):
+        return None
+    values: dict[str, Any] = {}
+    for name, field in _create_fields().items():
+        try:
+            values[name] = field.run_validation(data.get(name, empty))
+        except SkipField:
+            continue
+        except exceptions.ValidationError:
+            return None
+    return values
+
+
+def _token_key(request: HttpRequest) -> str | None:
+    """The key of an ``Authorization: Token <key>`` header, or None."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    auth = header.split()
+    if not header.isascii() or len(auth) != 2 or auth[0].lower() != "token":
+        return None
+    return str(auth[1])
+
+
+def _within_limits(request: HttpRequest) -> bool:
+    if request.method != "POST" or connection.vendor != "postgresql":
+        return False
+    if request.GET or request.content_type != "application/json":
+        return False
+    if request.headers.get("Accept", "*/*") not in ("*/*", "application/json"):
+        return False
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length <= int(settings.API_MAX_BODY_BYTES)
+
+
+def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
+    """A new deposit's 201 answer, or None: the full way answers this request."""
+    key = request.headers.get(HEADER, "").strip()
+    token_key = _token_key(request)
+    if not key or len(key) > MAX_KEY_LENGTH or token_key is None:
+        return None
+    if not _within_limits(request):
+        return None
+    try:
+        user, token = ApiTokenAuthentication().authenticate_credentials(token_key)
+    except exceptions.AuthenticationFailed:
+        return None
+    if not user.has_perm("deposits.add_deposit"):
+        return None
+    # What DRF's authentication leaves on the request, for the throttles and the logs.
+    request.user = user
+    request.auth = token  # type: ignore[attr-defined]
+    for throttle in view.get_throttles():
+        if not throttle.allow_request(cast(Request, request), view):
+            return None
+    setattr(request, COUNTED, True)
+    try:
+        data = json.loads(request.body.decode(), parse_constant=json.strict_constant)
+    except ValueError:
+        return None
+    values = _validated(data)
+    if values is None:
+        return None
+    answer = _capture(request, user, key, data, values)
+    if answer is None:
+        return None
+    response = HttpResponse(
+        JSONRenderer().render(answer), status=201, content_type="application/json"
+    )
+    headers = dict(view.default_response_headers)
+    vary = headers.pop("Vary", None)
+    for name, value in headers.items():
+        response[name] = value
+    if vary:
+        patch_vary_headers(response, [vary])
+    return response
+
+
+def _capture(
+    request: HttpRequest,
+    user: User,
+    key: str,
+    data: dict[str, Any],
+    values: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The new deposit's API shape, its answer kept under the key; None: nothing
+    was written."""
+    incident, customer = capture_lookups(
+        incident=values["incident"], account=values["account"]
+    )
+    if incident is None or user.branch is None:
+        return None
+    answer: dict[str, Any] = {}
+
+    def keep_answer(deposit: Deposit) -> tuple[str, list[Any]]:
+        answer.update(DepositSerializer(deposit).data)
+        return idempotency_answer_sql(
+            user=user,
+            key=key,
+            method="POST",
+            path=request.path,
+            request_hash=fingerprint("POST", request.path, data),
+            status=201,
+            body=answer,
+        )
+
+    try:
+        deposit_record(
+            incident=incident,
+            branch=user.branch,
+            recorded_by=user,
+            client_uuid=values["client_uuid"],
+            channel=values["channel"],
+            customer=customer,
+            account=values["account"],
+            payer_name=values["payer_name"],
+            amount=values["amount"],
+            currency=values["currency"],
+            received_at=values.get("received_at") or timezone.now(),
+            reference=values["reference"],
+            note=values["note"],
+            source=Deposit.Source.API,
+            rider=keep_answer,
+        )
+    except (RiderRefused, ValidationError):
+        return None
+    return answer
