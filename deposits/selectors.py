@@ -3,6 +3,7 @@
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -252,15 +253,24 @@ def capture_lookups(
             Customer.objects.filter(account=account).first(),
         )
     with connection.cursor() as cursor:
-        rawsql.execute(cursor, [(_capture_lookups_sql(), [incident, account])])
+        rawsql.execute(cursor, [(capture_lookups_sql(), [incident, account])])
         row = cursor.fetchone()
-    found, at = rawsql.row_instance(Incident, row)
+    return capture_lookups_from_row(row)
+
+
+def capture_lookups_from_row(
+    row: Sequence[Any], at: int = 0
+) -> tuple[Incident | None, Customer | None]:
+    """``capture_lookups`` from the columns of ``capture_lookups_sql``, from ``at`` on."""
+    found, at = rawsql.row_instance(Incident, row, at)
     customer, _end = rawsql.row_instance(Customer, row, at)
     return found, customer
 
 
 @functools.cache
-def _capture_lookups_sql() -> str:
+def capture_lookups_sql() -> str:
+    """One row: the incident by reference and the customer by account (parameters
+    in that order), NULLs where there is none."""
     return (
         f"SELECT {rawsql.select_list(Incident, 'i')}, "  # noqa: S608 (model names)
         f"{rawsql.select_list(Customer, 'c')} FROM (SELECT 1) AS one"

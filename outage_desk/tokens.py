@@ -3,6 +3,8 @@
 import functools
 import hashlib
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -73,11 +75,15 @@ def api_token_authenticate(key: str) -> ApiToken | None:
             .first()
         )
     with connection.cursor() as cursor:
-        rawsql.execute(cursor, [(_token_sql(), [token_hash(key)])])
+        rawsql.execute(cursor, [(api_token_sql(), [token_hash(key)])])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    token, at = rawsql.row_instance(ApiToken, row)
+    return None if row is None else api_token_from_row(row)[0]
+
+
+def api_token_from_row(row: Sequence[Any], at: int = 0) -> tuple[ApiToken, int]:
+    """The token, user and branch of ``api_token_sql``'s columns from ``at`` on, and
+    where the next columns start."""
+    token, at = rawsql.row_instance(ApiToken, row, at)
     user, at = rawsql.row_instance(User, row, at)
     branch, at = rawsql.row_instance(_branch_model(), row, at)
     assert token is not None and user is not None  # noqa: S101 (inner joins)
@@ -85,7 +91,7 @@ def api_token_authenticate(key: str) -> ApiToken | None:
     # What Django's ModelBackend would load on the first has_perm().
     user._perm_cache = set(row[at])  # type: ignore[attr-defined]
     token.user = user
-    return token
+    return token, at + 1
 
 
 def _branch_model() -> type[models.Model]:
@@ -93,7 +99,7 @@ def _branch_model() -> type[models.Model]:
 
 
 @functools.cache
-def _token_sql() -> str:
+def api_token_sql() -> str:
     """The token by its hash with its user, branch and permissions; built once."""
     q = connection.ops.quote_name
     user_perms = User.user_permissions.through

@@ -34,7 +34,9 @@ from rest_framework.request import Request
 from rest_framework.utils import json
 from rest_framework.views import APIView
 
-from outage_desk.api.authentication import ApiTokenAuthentication
+from incidents.models import Incident
+from outage_desk import rawsql
+from outage_desk.api.authentication import api_token_used
 from outage_desk.idempotency import (
     HEADER,
     MAX_KEY_LENGTH,
@@ -42,9 +44,10 @@ from outage_desk.idempotency import (
     idempotency_answer_sql,
 )
 from outage_desk.models import User
+from outage_desk.tokens import api_token_from_row, api_token_sql, token_hash
 
-from ..models import Deposit
-from ..selectors import capture_lookups
+from ..models import Customer, Deposit
+from ..selectors import capture_lookups_from_row, capture_lookups_sql
 from ..services import RiderRefused, deposit_record
 from .serializers import DepositCreateSerializer, DepositSerializer
 
@@ -114,6 +117,16 @@ def _within_limits(request: HttpRequest) -> bool:
     return length <= int(settings.API_MAX_BODY_BYTES)
 
 
+@functools.cache
+def _lookups_sql() -> str:
+    """The token with its user, branch and permissions, and the capture's incident
+    and customer: the lane's one statement before the capture (no row: no token)."""
+    return (
+        f"SELECT * FROM ({api_token_sql()}) AS token"  # noqa: S608 (built SQL)
+        f" CROSS JOIN ({capture_lookups_sql()}) AS lookups"
+    )
+
+
 def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
     """A new deposit's 201 answer, or None: the full way answers this request."""
     key = request.headers.get(HEADER, "").strip()
@@ -123,11 +136,24 @@ def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
     if not _within_limits(request):
         return None
     try:
-        user, token = ApiTokenAuthentication().authenticate_credentials(token_key)
-    except exceptions.AuthenticationFailed:
+        data = json.loads(request.body.decode(), parse_constant=json.strict_constant)
+    except ValueError:
         return None
+    values = _validated(data)
+    if values is None:
+        return None
+    params = [token_hash(token_key), values["incident"], values["account"]]
+    with connection.cursor() as cursor:
+        rawsql.execute(cursor, [(_lookups_sql(), params)])
+        row = cursor.fetchone()
+    if row is None:  # no such token: the full way answers 401
+        return None
+    token, at = api_token_from_row(row)
+    incident, customer = capture_lookups_from_row(row, at)
+    user = token.user
     if not user.has_perm("deposits.add_deposit"):
         return None
+    api_token_used(token)
     # What DRF's authentication leaves on the request, for the throttles and the logs.
     request.user = user
     request.auth = token  # type: ignore[attr-defined]
@@ -135,14 +161,9 @@ def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
         if not throttle.allow_request(cast(Request, request), view):
             return None
     setattr(request, COUNTED, True)
-    try:
-        data = json.loads(request.body.decode(), parse_constant=json.strict_constant)
-    except ValueError:
+    if incident is None:
         return None
-    values = _validated(data)
-    if values is None:
-        return None
-    answer = _capture(request, user, key, data, values)
+    answer = _capture(request, user, key, data, values, incident, customer)
     if answer is None:
         return None
     response = HttpResponse(
@@ -163,13 +184,12 @@ def _capture(
     key: str,
     data: dict[str, Any],
     values: dict[str, Any],
+    incident: Incident,
+    customer: Customer | None,
 ) -> dict[str, Any] | None:
     """The new deposit's API shape, its answer kept under the key; None: nothing
     was written."""
-    incident, customer = capture_lookups(
-        incident=values["incident"], account=values["account"]
-    )
-    if incident is None or user.branch is None:
+    if user.branch is None:
         return None
     answer: dict[str, Any] = {}
 

@@ -22,13 +22,15 @@ class ApiTokenAuthentication(TokenAuthentication):
         token = api_token_authenticate(key)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        now = timezone.now()
-        if (
-            token.last_used_at is None
-            or now - token.last_used_at > LAST_USED_RESOLUTION
-        ):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        api_token_used(token)
         return token.user, token
+
+
+def api_token_used(token: ApiToken) -> None:
+    """Note when a token was last used, to the resolution above."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
