@@ -192,15 +192,17 @@ def _capture(
     if user.branch is None:
         return None
     answer: dict[str, Any] = {}
+    request_hash = fingerprint("POST", request.path, data)
 
     def keep_answer(deposit: Deposit) -> tuple[str, list[Any]]:
+        # Runs while the capture holds its branch's receipt counter: keep it short.
         answer.update(DepositSerializer(deposit).data)
         return idempotency_answer_sql(
             user=user,
             key=key,
             method="POST",
             path=request.path,
-            request_hash=fingerprint("POST", request.path, data),
+            request_hash=request_hash,
             status=201,
             body=answer,
         )

@@ -510,16 +510,16 @@ def _deposit_insert_postgresql(
         pk=pk, **fields, recorded_by=recorded_by, status=status, hold_reason=hold
     )
     chain = audit_chain_of(Deposit._meta.label_lower, str(pk))
+    found = notice_lookups_parse(
+        lookups, kind=NoticeKind.DEPOSIT_RECEIVED, languages=languages
+    )
+    # From here to the commit the branch's receipt counter is locked.
     with connection.cursor() as cursor:
         rawsql.execute(
             cursor, [(_capture_number_sql(), [branch.pk, chain, GENESIS_HASH])]
         )
         number, prev_hash = cursor.fetchone()
     deposit.receipt_number = receipt_number_format(branch=branch, number=number)
-
-    found = notice_lookups_parse(
-        lookups, kind=NoticeKind.DEPOSIT_RECEIVED, languages=languages
-    )
     notices: dict[str, Any] = {}
     notice = _deposit_notice(deposit, event="received")
     if notice:
