@@ -279,11 +279,14 @@ class Match(models.Model):
 # by hand check the same first. Deposits, records, matches and discrepancies are
 # never deleted by the app (money rows are reversed, not removed; the admin refuses
 # deletes), and a deletion through the ORM is still refused (PROTECT) or cascades
-# (CASCADE) in Django's collector.
+# (CASCADE) in Django's collector. Their ``match`` keys have no index of their
+# own: the unique (match, ...) constraint leads with it and serves those lookups.
 class MatchDeposit(models.Model):
     """A deposit's place in a match; at most one confirmed place per deposit."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, db_constraint=False)
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     deposit = models.ForeignKey(
         "deposits.Deposit", on_delete=models.PROTECT, db_constraint=False
     )
@@ -308,7 +311,9 @@ class MatchDeposit(models.Model):
 class MatchRecord(models.Model):
     """A system record's place in a match; at most one confirmed place per record."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, db_constraint=False)
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     record = models.ForeignKey(
         SystemRecord, on_delete=models.PROTECT, db_constraint=False
     )
