@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,9 @@ def main() -> None:
     parser.add_argument("--deposits", type=int, default=10000)
     parser.add_argument("--records", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--keep-export", type=Path, help="copy the export here (to compare bytes)"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
@@ -217,6 +221,8 @@ def main() -> None:
         )
         stages = json.loads(err_r.strip().splitlines()[-1])["seconds"]
         accuracy = score_export(data, export)
+        if args.keep_export:
+            shutil.copyfile(export, args.keep_export)
     floor_total = base["copy"] + base["hash_join"]
     job = t_import + t_rec
     print(

@@ -9,6 +9,7 @@ skipping external ids already loaded for the incident.
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import tempfile
@@ -534,10 +535,14 @@ def _insert_chunks(spool: Path, batch: ImportBatch) -> None:
 # ---- the canonical CSV on PostgreSQL: parsed and checked by the database ----------
 
 CANONICAL_HEADER = ",".join(FIELDS)
-# Python's str.isspace() characters: a value starting or ending with one of them is
-# stripped by the Python parser, so the database leaves such a file to that parser.
-_SPACES = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
-_HEAD_CHARS = _SPACES + "".join(FORMULA_STARTS)  # first characters it would refuse
+
+
+@functools.cache
+def _spaces() -> str:
+    """Python's str.isspace() characters: a value starting or ending with one of
+    them is stripped by the Python parser, so the database leaves such a file to
+    that parser. (Found on first use: the scan of every code point takes 0.25 s.)"""
+    return "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
 
 def _canonical_file(path: Path) -> bool:
@@ -561,8 +566,8 @@ def _clean_sql(places: dict[str, int]) -> str:
     file's currencies, all known, with their decimals."""
     # Code points a value may not start, and end, with (ascii() gives a text's
     # first code point on a UTF8 database, which Django requires).
-    head = ", ".join(str(ord(c)) for c in _HEAD_CHARS)
-    tail = ", ".join(str(ord(c)) for c in _SPACES)
+    head = ", ".join(str(ord(c)) for c in _spaces() + "".join(FORMULA_STARTS))
+    tail = ", ".join(str(ord(c)) for c in _spaces())
     checks = ["s.external_id <> ''"]
     for name in ("external_id", "account", "counterparty", "reference", "description"):
         checks.append(
@@ -580,12 +585,14 @@ def _clean_sql(places: dict[str, int]) -> str:
         "char_length(ltrim(split_part(s.amount, '.', 1), '+-')) <= 15",
         "(CASE WHEN strpos(s.amount, '.') > 0 THEN char_length(s.amount) "
         f"- strpos(s.amount, '.') ELSE 0 END) <= CASE s.currency {by_currency} END",
-        # The ISO form Python's date.fromisoformat reads (digits, dashes at 5 and
-        # 8); the ::date cast refuses a month or day that does not exist, which
-        # sends the file to the Python parser like any other bad row.
+        # Exactly the ISO form (YYYY-MM-DD, years 0001-9999) that Python's
+        # date.fromisoformat reads to the same day: ten characters, and the date
+        # written back (DateStyle ISO, set by the caller) is the text itself
+        # (a year BC is written with " BC" after it). A month or day that does
+        # not exist fails the cast, which sends the file to the Python parser
+        # like any other bad row.
         "s.value_date LIKE '____-__-__'",
-        "translate(s.value_date, '0123456789', '') = '--'",
-        "left(s.value_date, 4) <> '0000'",
+        "s.value_date::date::text = s.value_date",
     ]
     return " AND ".join(checks)
 
@@ -621,11 +628,18 @@ def _import_canonical(
     batch_pk = batch.pk if batch is not None else ids_reserve(ImportBatch, 1)[0]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")  # see _clean_sql
+            # Each row takes its id from the records' sequence as COPY reads it,
+            # so ids follow the file's order without sorting the rows again for
+            # the INSERT (ids of rows not loaded are skipped, as any sequence's).
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
             cursor.execute(
-                f"CREATE TEMP TABLE {stage} (line bigint GENERATED ALWAYS AS "
-                "IDENTITY, external_id text, account text, amount text, currency "
-                "text, value_date text, counterparty text, reference text, "
-                "description text) ON COMMIT DROP"
+                f"CREATE TEMP TABLE {stage} (id bigint NOT NULL DEFAULT "
+                "nextval(%s::regclass), external_id text, account text, amount "
+                "text, currency text, value_date text, counterparty text, "
+                "reference text, description text) ON COMMIT DROP",
+                [sequence],
             )
             with path.open("rb") as handle, connection.wrap_database_errors:
                 cursor.copy_expert(
@@ -661,11 +675,11 @@ def _import_canonical(
             # The first file: a repeated id fails the unique index (and so comes
             # here as an error), and a row outside the rules is not inserted.
             cursor.execute(
-                f"INSERT INTO {table} (batch_id, incident_id, {columns}) "  # noqa: S608
-                "SELECT %(batch)s, %(incident)s, s.external_id, s.account, "
+                f"INSERT INTO {table} (id, batch_id, incident_id, {columns}) "  # noqa: S608
+                "SELECT s.id, %(batch)s, %(incident)s, s.external_id, s.account, "
                 "s.amount::numeric, s.currency, s.value_date::date, s.counterparty, "
-                f"s.reference, s.description FROM {stage} s WHERE {clean} "
-                "ORDER BY s.line" + ("" if first_file else " ON CONFLICT DO NOTHING"),
+                f"s.reference, s.description FROM {stage} s WHERE {clean}"
+                + ("" if first_file else " ON CONFLICT DO NOTHING"),
                 {"batch": batch_pk, "incident": incident.pk},
             )
             loaded = int(cursor.rowcount)

@@ -231,8 +231,16 @@ class Match(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         REJECTED = "rejected", _("Rejected")
 
+    # No foreign key in PostgreSQL (one deferred check per match at commit, a
+    # quarter of a second for a large run): matches are written with their run
+    # by the run's own store, in the transaction that also updates the run's row
+    # (``save(update_fields=...)`` fails there if the row is gone), or linked by
+    # hand to a run read from the database; the app never deletes runs.
     run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.CASCADE, related_name="matches"
+        ReconciliationRun,
+        on_delete=models.CASCADE,
+        related_name="matches",
+        db_constraint=False,
     )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     score = models.PositiveSmallIntegerField(default=0)
@@ -279,11 +287,14 @@ class Match(models.Model):
 # by hand check the same first. Deposits, records, matches and discrepancies are
 # never deleted by the app (money rows are reversed, not removed; the admin refuses
 # deletes), and a deletion through the ORM is still refused (PROTECT) or cascades
-# (CASCADE) in Django's collector.
+# (CASCADE) in Django's collector. Their ``match`` keys have no index of their
+# own: the unique (match, ...) constraint leads with it and serves those lookups.
 class MatchDeposit(models.Model):
     """A deposit's place in a match; at most one confirmed place per deposit."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, db_constraint=False)
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     deposit = models.ForeignKey(
         "deposits.Deposit", on_delete=models.PROTECT, db_constraint=False
     )
@@ -308,7 +319,9 @@ class MatchDeposit(models.Model):
 class MatchRecord(models.Model):
     """A system record's place in a match; at most one confirmed place per record."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, db_constraint=False)
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     record = models.ForeignKey(
         SystemRecord, on_delete=models.PROTECT, db_constraint=False
     )
@@ -346,8 +359,12 @@ class Discrepancy(models.Model):
         OPEN = "open", _("Open")
         RESOLVED = "resolved", _("Resolved")
 
+    # No foreign key in PostgreSQL, for the reason given at ``Match.run``.
     run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies"
+        ReconciliationRun,
+        on_delete=models.CASCADE,
+        related_name="discrepancies",
+        db_constraint=False,
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Link rows without database constraints: see the note above MatchDeposit.

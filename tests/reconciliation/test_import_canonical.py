@@ -75,6 +75,21 @@ def test_a_clean_canonical_file_is_loaded_by_the_database_alone(tmp_path, monkey
     assert outcome.batch.status == ImportBatch.Status.LOADED
 
 
+def test_the_database_reads_iso_dates_whatever_the_sessions_date_style(
+    tmp_path, monkeypatch
+):
+    path = write(tmp_path, CLEAN)
+    fast, slow = incident_make(), incident_make("Another")
+    through_python(monkeypatch, path=path, incident=slow)
+    monkeypatch.setitem(PARSERS, "csv", None)  # the Python parser is not used
+    with connection.cursor() as cursor:
+        cursor.execute("SET datestyle = 'SQL, DMY'")
+
+    records_import(path=path, incident=fast)
+
+    assert stored(fast) == stored(slow)
+
+
 @pytest.mark.parametrize(
     "row",
     [
@@ -85,6 +100,7 @@ def test_a_clean_canonical_file_is_loaded_by_the_database_alone(tmp_path, monkey
         "TX-9,GB09,10.00,GBP,2026-03-02,\u3000Ann,,",  # an ideographic space
         "TX-9,GB09,0000000000000001.50,GBP,2026-03-02,,,",  # 16 digits, 15 zeros
         "TX-9,GB09,10.00,GBP,2026-3-02,,,",  # a date Python reads, not ISO's form
+        "TX-9,GB09,10.00,GBP, 2026-03-02,,,",  # a date with a space it strips
         "TX-9,GB09,10.00,GBP,2026-03-02,,,,",  # a ninth column
         'TX-9,GB09,10.00,GBP,2026-03-02,,,"a\n\\.\nb"',  # COPY's end-of-data mark
         "",  # a blank line
@@ -115,6 +131,8 @@ def test_a_file_the_database_cannot_vouch_for_is_read_by_the_python_parser(
         "TX-9,GB09,10.00,GBP,2026-03-02,,@SUM(A1),",
         "TX-9,GB09,1.2.3,GBP,2026-03-02,,,",
         "TX-9,GB09,10.00,GBP,0000-01-01,,,",
+        "TX-9,GB09,10.00,GBP,20260302,,,",  # PostgreSQL reads it, Python does not
+        "TX-9,GB09,10.00,GBP,2026-03-02 BC,,,",
         'TX-9,GB09,10.00,GBP,2026-03-02,=HYPERLINK("x"),,',
         "TX-9,GB09,10.00,GBP,2026-03-02,," + "r" * 141 + ",",
         ",GB09,10.00,GBP,2026-03-02,,,",

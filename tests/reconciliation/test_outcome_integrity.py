@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError
 
 from reconciliation import engine
 from reconciliation.finance_models import Case
@@ -126,3 +126,29 @@ def test_every_stored_link_points_at_a_row_of_the_runs_incident(
     assert links_r.count() == 2
     assert not links_d.exclude(deposit__incident=incident).exists()
     assert not links_r.exclude(systemrecord__incident=incident).exists()
+
+
+def test_the_outcome_of_a_run_deleted_meanwhile_is_not_stored(
+    scenario,  # noqa: F811
+    incident,  # noqa: F811
+    monkeypatch,
+):
+    # given: the run's row goes away while it matches (matches and discrepancies
+    # have no database foreign key to their run)
+    run = run_create(incident=incident)
+    _tamper(
+        monkeypatch,
+        lambda result: ReconciliationRun.objects.filter(pk=run.pk).delete(),
+    )
+
+    # when
+    with pytest.raises(DatabaseError):
+        run_execute(run=run)
+
+    # then
+    assert not ReconciliationRun.objects.filter(pk=run.pk).exists()
+    assert Match.objects.count() == 0
+    assert MatchDeposit.objects.count() == 0
+    assert MatchRecord.objects.count() == 0
+    assert Discrepancy.objects.count() == 0
+    assert Case.objects.count() == 0

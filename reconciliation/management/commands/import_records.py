@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from incidents.models import Incident
@@ -10,6 +11,9 @@ from reconciliation.parsers import ImportRejected
 
 class Command(BaseCommand):
     help = "Import restored system records (or a bank statement) for an incident."
+    # Only the model checks: the URL checks import every view of the site (about
+    # half a second); `manage.py check` (CI, pre-commit) and runserver run them all.
+    requires_system_checks = [Tags.models]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")

@@ -2,6 +2,7 @@ import json
 import time
 from pathlib import Path
 
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from incidents.models import Incident
@@ -11,6 +12,9 @@ from reconciliation.services import run_create, run_execute
 
 class Command(BaseCommand):
     help = "Match an incident's deposits against its system records; print counts."
+    # Only the model checks: the URL checks import every view of the site (about
+    # half a second); `manage.py check` (CI, pre-commit) and runserver run them all.
+    requires_system_checks = [Tags.models]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("incident", help="INC-YYYY-NNNN")
