@@ -7,7 +7,8 @@ Starts gunicorn on PostgreSQL, then for each target runs `concurrency` client
 processes for `duration` seconds: first the floor (a bare Django view inserting
 one row), then the full capture (`POST /api/v1/deposits/`: token auth,
 Idempotency-Key, validation, exactly-once insert, receipt counter, notice rows,
-audit event). Prints requests per second and p50/p99 latency of each, and the
+audit event). Prints requests per second, p50/p99 latency and the server's CPU
+per request (gunicorn's workers and their PostgreSQL backends) of each, and the
 capture's share of the floor, then one JSON line.
 """
 

@@ -23,9 +23,8 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions
 from rest_framework.fields import SkipField, empty
@@ -49,7 +48,11 @@ from outage_desk.tokens import api_token_from_row, api_token_sql, token_hash
 from ..models import Customer, Deposit
 from ..selectors import capture_lookups_from_row, capture_lookups_sql
 from ..services import RiderRefused, deposit_record
-from .serializers import DepositCreateSerializer, DepositSerializer
+from .serializers import (
+    DepositCreateSerializer,
+    DepositSerializer,
+    capture_arguments,
+)
 
 # The fields the lane reads; a body with any other goes the full way.
 LANE_FIELDS = frozenset(
@@ -128,7 +131,12 @@ def _lookups_sql() -> str:
 
 
 def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
-    """A new deposit's 201 answer, or None: the full way answers this request."""
+    """A new deposit's 201 answer, or None: the full way answers this request.
+
+    A database error is the full way's to answer too (503 while the database is
+    gone): whether the capture's commit took effect, its key and its UUID make
+    the second attempt safe.
+    """
     key = request.headers.get(HEADER, "").strip()
     token_key = _token_key(request)
     if not key or len(key) > MAX_KEY_LENGTH or token_key is None:
@@ -142,6 +150,33 @@ def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
     values = _validated(data)
     if values is None:
         return None
+    try:
+        answer = _authorised_capture(request, view, token_key, key, data, values)
+    except (OperationalError, InterfaceError):
+        return None
+    if answer is None:
+        return None
+    response = HttpResponse(
+        JSONRenderer().render(answer), status=201, content_type="application/json"
+    )
+    headers = dict(view.default_response_headers)
+    vary = headers.pop("Vary", None)
+    for name, value in headers.items():
+        response[name] = value
+    if vary:
+        patch_vary_headers(response, [vary])
+    return response
+
+
+def _authorised_capture(
+    request: HttpRequest,
+    view: APIView,
+    token_key: str,
+    key: str,
+    data: dict[str, Any],
+    values: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Token, permission, rate limit, incident; then the capture's answer."""
     params = [token_hash(token_key), values["incident"], values["account"]]
     with connection.cursor() as cursor:
         rawsql.execute(cursor, [(_lookups_sql(), params)])
@@ -163,19 +198,7 @@ def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
     setattr(request, COUNTED, True)
     if incident is None:
         return None
-    answer = _capture(request, user, key, data, values, incident, customer)
-    if answer is None:
-        return None
-    response = HttpResponse(
-        JSONRenderer().render(answer), status=201, content_type="application/json"
-    )
-    headers = dict(view.default_response_headers)
-    vary = headers.pop("Vary", None)
-    for name, value in headers.items():
-        response[name] = value
-    if vary:
-        patch_vary_headers(response, [vary])
-    return response
+    return _capture(request, user, key, data, values, incident, customer)
 
 
 def _capture(
@@ -212,18 +235,9 @@ def _capture(
             incident=incident,
             branch=user.branch,
             recorded_by=user,
-            client_uuid=values["client_uuid"],
-            channel=values["channel"],
             customer=customer,
-            account=values["account"],
-            payer_name=values["payer_name"],
-            amount=values["amount"],
-            currency=values["currency"],
-            received_at=values.get("received_at") or timezone.now(),
-            reference=values["reference"],
-            note=values["note"],
-            source=Deposit.Source.API,
             rider=keep_answer,
+            **capture_arguments(values),
         )
     except (RiderRefused, ValidationError):
         return None

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -158,6 +159,26 @@ class DepositCreateSerializer(
                 {"amount": ['Send the amount as a string, e.g. "125.50".']}
             )
         return super().to_internal_value(data)
+
+
+def capture_arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """``deposit_record``'s arguments from ``DepositCreateSerializer``'s validated
+    data, less the incident, branch, clerk and customer the caller looks up."""
+    return {
+        "client_uuid": values["client_uuid"],
+        "channel": values["channel"],
+        "account": values["account"],
+        "payer_name": values["payer_name"],
+        "amount": values["amount"],
+        "currency": values["currency"],
+        "received_at": values.get("received_at") or timezone.now(),
+        "reference": values["reference"],
+        "note": values["note"],
+        "device_time": values.get("device_time"),
+        "duplicate_reason": values["duplicate_reason"],
+        "evidence": values["evidence"],
+        "source": Deposit.Source.OFFLINE if values["offline"] else Deposit.Source.API,
+    }
 
 
 class ReversalRequestSerializer(StrictInputMixin, serializers.Serializer):

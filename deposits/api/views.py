@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -48,6 +47,7 @@ from .serializers import (
     DepositSerializer,
     ReversalRequestSerializer,
     ReversalSerializer,
+    capture_arguments,
 )
 
 REFUSED_403 = OpenApiResponse(description="Four eyes: not by the same person.")
@@ -186,22 +186,8 @@ class DepositListCreateView(generics.ListAPIView):
                 incident=incident,
                 branch=branch,
                 recorded_by=user,
-                client_uuid=values["client_uuid"],
-                channel=values["channel"],
                 customer=customer,
-                account=values["account"],
-                payer_name=values["payer_name"],
-                amount=values["amount"],
-                currency=values["currency"],
-                received_at=values.get("received_at") or timezone.now(),
-                reference=values["reference"],
-                note=values["note"],
-                device_time=values.get("device_time"),
-                duplicate_reason=values["duplicate_reason"],
-                evidence=values["evidence"],
-                source=(
-                    Deposit.Source.OFFLINE if values["offline"] else Deposit.Source.API
-                ),
+                **capture_arguments(values),
             )
         except DepositConflictError as exc:
             raise ApiError(

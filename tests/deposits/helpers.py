@@ -1,4 +1,8 @@
-"""Shared assertions for deposit tests."""
+"""Shared assertions and helpers for deposit tests."""
+
+import threading
+
+from django.db import connections
 
 from deposits.models import (
     Deposit,
@@ -9,6 +13,7 @@ from deposits.models import (
 )
 from notifications.models import Notice
 from outage_desk.models import AuditEvent
+from outage_desk.tokens import api_token_create
 
 
 def row_counts() -> dict[str, int]:
@@ -29,3 +34,34 @@ def row_counts() -> dict[str, int]:
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 PDF = b"%PDF-1.4\n" + b"\x00" * 64
+
+
+def run_in_threads(target, count):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def worker(n):
+        try:
+            barrier.wait()
+            results.append(target(n))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+def token_client(user, name="teller app"):
+    """An API client signed in with a real token of ``user``."""
+    from rest_framework.test import APIClient
+
+    _token, key = api_token_create(user=user, name=name)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client

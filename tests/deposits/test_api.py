@@ -28,11 +28,10 @@ from outage_desk.money import (
     ERROR_UNKNOWN_CURRENCY,
 )
 from outage_desk.roles import Role
-from outage_desk.tokens import api_token_create
 from tests.factories import UserFactory
 
 from .factories import ApprovalThresholdFactory, DepositFactory
-from .helpers import PNG, row_counts
+from .helpers import PNG, row_counts, token_client
 
 UUID = "33333333-3333-4333-8333-333333333333"
 
@@ -56,12 +55,10 @@ def body(incident):
 def api(request, clerk):
     """The clerk with a real API token (POSTs the fast lane takes go its way) and
     authenticated by force (always DRF's full way): every test runs both ways."""
-    client = APIClient()
     if request.param == "token":
-        _token, key = api_token_create(user=clerk, name="teller app")
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    else:
-        client.force_authenticate(clerk)
+        return token_client(clerk)
+    client = APIClient()
+    client.force_authenticate(clerk)
     return client
 
 

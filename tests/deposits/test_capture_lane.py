@@ -2,13 +2,12 @@
 in one transaction with its Idempotency-Key, and steps aside for everything else."""
 
 import datetime as dt
-import threading
 import uuid
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -24,19 +23,12 @@ from outage_desk.tokens import api_token_create
 from tests.factories import UserFactory
 
 from .conftest import capture_kwargs
-from .helpers import row_counts
+from .helpers import row_counts, run_in_threads, token_client
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the lane runs on PostgreSQL only"
 )
 URL = "/api/v1/deposits/"
-
-
-def token_client(user):
-    _token, key = api_token_create(user=user, name="teller app")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 @pytest.fixture
@@ -270,25 +262,6 @@ def test_a_request_the_lane_passes_on_counts_once_against_the_rate_limit(
     assert taken == [True, False, True, False]
 
 
-def run_at_once(count, send):
-    barrier = threading.Barrier(count)
-    results = []
-
-    def worker(n):
-        try:
-            barrier.wait()
-            results.append(send(n))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_posts_of_one_key_write_one_deposit(incident, clerk):
     # given: the same key, half with the first body, half with other bodies
@@ -305,7 +278,8 @@ def test_twenty_concurrent_posts_of_one_key_write_one_deposit(incident, clerk):
         return sent is body, response.status_code, response.json()
 
     # when
-    results = run_at_once(20, send)
+    results, errors = run_in_threads(send, 20)
+    assert errors == []
 
     # then: one deposit; its body's requests get it, the others 422
     deposit = Deposit.objects.get()

@@ -13,32 +13,12 @@ from outage_desk.audit import audit_verify
 from outage_desk.models import AuditEvent
 
 from .conftest import capture_kwargs
+from .helpers import run_in_threads
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs real concurrent transactions"
 )
 THREADS = 50
-
-
-def run_in_threads(target, count):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker(n):
-        try:
-            barrier.wait()
-            results.append(target(n))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 @pytest.mark.django_db(transaction=True)
