@@ -17,6 +17,7 @@ from deposits.errors import (
     ERROR_UUID_INVALID,
 )
 from deposits.models import Deposit, DepositConflict
+from deposits.selectors import branch_today_start
 from outage_desk.money import (
     ERROR_NOT_POSITIVE,
     ERROR_TOO_MANY_DECIMALS,
@@ -276,7 +277,10 @@ def test_todays_list_is_scoped_sorted_and_totalled(
         recorded_by=clerk,
         receipt_number="HQ-2",
         amount=Decimal("5.25"),
-        recorded_at=timezone.now() - dt.timedelta(minutes=30),
+        # earlier than the others, but today in the branch even just after midnight
+        recorded_at=max(
+            timezone.now() - dt.timedelta(minutes=30), branch_today_start(branch)
+        ),
     )
     DepositFactory(
         branch=branch,
