@@ -10,8 +10,8 @@ and the key's stored answer in the capture's one transaction (the answer rides i
 its last round trip: ``deposits.services.Rider``).
 
 It takes: PostgreSQL; a JSON body of string fields the create serializer accepts as
-they are (checked by the serializer's own fields), without branch, files or offline
-fields; ``Authorization: Token`` of an active user with the permission, within the
+they are (checked by the serializer's own fields), without those of
+``FULL_WAY_FIELDS``; ``Authorization: Token`` of an active user with the permission, within the
 rate limit; an Idempotency-Key no one used; a client UUID no one used; no possible
 duplicate. Anything else (a retry of a key or a UUID, a refusal, a duplicate, an
 input the lane does not vouch for) writes nothing here and goes the full way, which
@@ -54,20 +54,10 @@ from .serializers import (
     capture_arguments,
 )
 
-# The fields the lane reads; a body with any other goes the full way.
-LANE_FIELDS = frozenset(
-    {
-        "client_uuid",
-        "incident",
-        "channel",
-        "account",
-        "payer_name",
-        "amount",
-        "currency",
-        "received_at",
-        "reference",
-        "note",
-    }
+# The create serializer's fields the lane leaves to the full way: another branch,
+# files, and what an offline device or a clerk's duplicate reason adds.
+FULL_WAY_FIELDS = frozenset(
+    {"branch", "evidence", "offline", "device_time", "duplicate_reason"}
 )
 # Set on a request the lane counted against the rate limit before it stepped aside.
 COUNTED = "_capture_lane_counted"
@@ -79,10 +69,16 @@ def _create_fields() -> dict[str, Any]:
     return dict(DepositCreateSerializer().fields)
 
 
+@functools.cache
+def _lane_fields() -> frozenset[str]:
+    """The fields a body the lane takes may have."""
+    return frozenset(_create_fields()) - FULL_WAY_FIELDS
+
+
 def _validated(data: Any) -> dict[str, Any] | None:
     """What ``DepositCreateSerializer(data=data).validated_data`` would be, or None
     when the body is not one the lane takes or a field refuses it."""
-    if not isinstance(data, dict) or not data.keys() <= LANE_FIELDS:
+    if not isinstance(data, dict) or not data.keys() <= _lane_fields():
         return None
     if not all(isinstance(value, str) for value in data.values()):
         return None
