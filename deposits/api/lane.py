@@ -21,7 +21,6 @@ answers it: the lane never answers anything but a new deposit's 201.
 import functools
 from typing import Any, cast
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +35,7 @@ from rest_framework.views import APIView
 from incidents.models import Incident
 from outage_desk import rawsql
 from outage_desk.api.authentication import api_token_used
+from outage_desk.api.parsers import body_too_large
 from outage_desk.idempotency import (
     HEADER,
     MAX_KEY_LENGTH,
@@ -109,11 +109,7 @@ def _within_limits(request: HttpRequest) -> bool:
         return False
     if request.headers.get("Accept", "*/*") not in ("*/*", "application/json"):
         return False
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    return length <= int(settings.API_MAX_BODY_BYTES)
+    return not body_too_large(request.META)
 
 
 @functools.cache

@@ -14,16 +14,21 @@ from rest_framework import parsers
 from .errors import ERROR_TOO_LARGE, PayloadTooLarge
 
 
-def check_body_size(parser_context: Mapping[str, Any] | None) -> None:
-    """Raise 413 when the declared body length is over the limit."""
-    limit = int(settings.API_MAX_BODY_BYTES)
-    request = (parser_context or {}).get("request")
-    meta = getattr(request, "META", {}) if request is not None else {}
+def body_too_large(meta: Mapping[str, Any]) -> bool:
+    """Whether a request's declared body length is over API_MAX_BODY_BYTES."""
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > limit:
+    return length > int(settings.API_MAX_BODY_BYTES)
+
+
+def check_body_size(parser_context: Mapping[str, Any] | None) -> None:
+    """Raise 413 when the declared body length is over the limit."""
+    request = (parser_context or {}).get("request")
+    meta = getattr(request, "META", {}) if request is not None else {}
+    if body_too_large(meta):
+        limit = int(settings.API_MAX_BODY_BYTES)
         raise PayloadTooLarge(detail=str(ERROR_TOO_LARGE % {"limit": limit}))
 
 
