@@ -165,3 +165,28 @@ def test_a_second_file_adds_only_new_external_ids(tmp_path):
     assert (outcome.batch.rows_seen, outcome.batch.rows_loaded) == (4, 2)
     assert outcome.batch.rows_skipped == 2
     assert SystemRecord.objects.filter(batch=outcome.batch).count() == 2
+
+
+def test_external_ids_compare_byte_by_byte_and_stay_distinct(tmp_path):
+    """Migration 0006 gives the column the "C" collation (a cheaper unique index);
+    ids that a locale might sort together are still different ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT collation_name FROM information_schema.columns"
+            " WHERE table_name = %s AND column_name = 'external_id'",
+            [SystemRecord._meta.db_table],
+        )
+        assert cursor.fetchone() == ("C",)
+    incident = incident_make()
+    ids = ["tx-1", "TX-1", "Tx-é", "Tx-e\u0301", "\u0422\u0425-1"]
+    rows = [f'"{i}",GB01,1.00,GBP,2026-03-02,,,' for i in ids]
+    records_import(path=write(tmp_path, rows), incident=incident)
+    assert sorted(
+        SystemRecord.objects.filter(incident=incident).values_list(
+            "external_id", flat=True
+        )
+    ) == sorted(ids)
+    again = records_import(
+        path=write(tmp_path, rows[:2], name="again.csv"), incident=incident
+    )
+    assert again.batch.rows_loaded == 0
