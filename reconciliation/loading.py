@@ -13,11 +13,13 @@ import functools
 import hashlib
 import io
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -597,6 +599,84 @@ def _clean_sql(places: dict[str, int]) -> str:
     return " AND ".join(checks)
 
 
+_STAGE_COLUMNS = (
+    "external_id text, account text, amount text, currency text, value_date text,"
+    " counterparty text, reference text, description text"
+)
+
+
+def _copy_file(cursor: Any, stage: str, path: Path) -> int:
+    """COPY the canonical file into a staging table of text columns; its row count."""
+    columns = ", ".join(FIELDS)
+    with path.open("rb") as handle:
+        cursor.copy_expert(
+            f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv, "
+            f"HEADER true, ENCODING 'UTF8', FORCE_NOT_NULL ({columns}))",
+            handle,
+            1 << 20,
+        )
+    return int(cursor.rowcount)
+
+
+class _RowsCheck:
+    """The Python parser's rules checked in SQL, on a second connection, while the
+    import's own connection loads the same file.
+
+    Both sessions COPY the file into a temporary table of their own (neither can
+    see the other's); this one counts the rows inside the rules (``_clean_sql``)
+    while the other casts and inserts them, so the two run on two cores. The
+    import commits only when every row it read is inside them.
+    """
+
+    def __init__(self, path: Path, *, repeats_allowed: bool) -> None:
+        self.path = path
+        self.repeats_allowed = repeats_allowed
+        self.clean_rows: int | None = None  # None: not every row is clean
+        self.conn = connection.get_new_connection(connection.get_connection_params())
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from outage_desk.money import currency_is_known, currency_places
+
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.execute("SET datestyle = 'ISO, YMD'")  # see _clean_sql
+                cursor.execute(f"CREATE TEMP TABLE rows_check ({_STAGE_COLUMNS})")
+                rows = _copy_file(cursor, "rows_check", self.path)
+                cursor.execute("SELECT DISTINCT currency FROM rows_check")
+                currencies = [code for (code,) in cursor.fetchall()]
+                if not all(currency_is_known(code) for code in currencies):
+                    return
+                if not self.repeats_allowed:
+                    cursor.execute(
+                        "SELECT 1 FROM rows_check GROUP BY external_id"
+                        " HAVING count(*) > 1 LIMIT 1"
+                    )
+                    if cursor.fetchone():
+                        return
+                clean = _clean_sql({code: currency_places(code) for code in currencies})
+                cursor.execute(
+                    f"SELECT count(*) FROM rows_check s WHERE {clean}"  # noqa: S608
+                )
+                if cursor.fetchone()[0] == rows:
+                    self.clean_rows = rows
+        except Exception:  # any failure sends the file to the Python parser
+            self.clean_rows = None
+
+    def all_clean(self, rows_seen: int) -> bool:
+        """Wait for the check; True if it found exactly ``rows_seen`` rows, all clean."""
+        self.thread.join()
+        return self.clean_rows == rows_seen
+
+    def close(self) -> None:
+        """Stop the check if it still runs (the import gave up) and let go of it."""
+        if self.thread.is_alive():
+            self.conn.cancel()
+            self.thread.join()
+        self.conn.close()
+
+
 @transaction.atomic
 def _import_canonical(
     *,
@@ -609,23 +689,25 @@ def _import_canonical(
 ) -> ImportOutcome | None:
     """The canonical CSV read by PostgreSQL's COPY and checked in SQL.
 
-    COPY parses the file in C into a temporary table; the rules the Python parser
-    applies (amount, currency and its decimals, ISO date, formula-looking and
-    over-long text, surrounding spaces, repeated external ids) are checked there,
-    for the first file of an incident in the very INSERT that moves the rows. A
-    file with any row outside them (a bad row, a repeated id, a wrong encoding, a
-    row COPY cannot read) is rolled back and None returned: the Python parser then
-    reads the file and reports every bad row with its line, field and reason.
+    COPY parses the file in C into a temporary table, and the rows are cast and
+    inserted from there, while a second connection checks the rules the Python
+    parser applies (amount, currency and its decimals, ISO date, formula-looking
+    and over-long text, surrounding spaces, repeated external ids) on its own copy
+    of the file (``_RowsCheck``). A file with any row outside them (a bad row, a
+    repeated id, a wrong encoding, a row COPY cannot read) is rolled back and None
+    returned: the Python parser then reads the file and reports every bad row with
+    its line, field and reason.
     """
     if not _canonical_file(path):
         return None
-    from outage_desk.money import currency_is_known, currency_places
-
     stage = f"recon_canon_{uuid.uuid4().hex[:12]}"
     columns = ", ".join(FIELDS)
     table = SystemRecord._meta.db_table
     first_file = not SystemRecord.objects.filter(incident=incident).exists()
     batch_pk = batch.pk if batch is not None else ids_reserve(ImportBatch, 1)[0]
+    # The first file's repeated ids fail the unique index; a later file's would be
+    # skipped by ON CONFLICT, so the check looks for them.
+    check = _RowsCheck(path, repeats_allowed=first_file)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")  # see _clean_sql
@@ -636,58 +718,33 @@ def _import_canonical(
             sequence = cursor.fetchone()[0]
             cursor.execute(
                 f"CREATE TEMP TABLE {stage} (id bigint NOT NULL DEFAULT "
-                "nextval(%s::regclass), external_id text, account text, amount "
-                "text, currency text, value_date text, counterparty text, "
-                "reference text, description text) ON COMMIT DROP",
+                f"nextval(%s::regclass), {_STAGE_COLUMNS}) ON COMMIT DROP",
                 [sequence],
             )
-            with path.open("rb") as handle, connection.wrap_database_errors:
-                cursor.copy_expert(
-                    f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv, "
-                    f"HEADER true, ENCODING 'UTF8', FORCE_NOT_NULL ({columns}))",
-                    handle,
-                    1 << 20,
-                )
-            rows_seen = int(cursor.rowcount)
+            with connection.wrap_database_errors:
+                rows_seen = _copy_file(cursor, stage, path)
             if rows_seen <= 0:
                 raise _NotCanonical
             if progress:
                 progress(rows_seen)
-            cursor.execute(f"SELECT DISTINCT currency FROM {stage}")  # noqa: S608
-            currencies = [code for (code,) in cursor.fetchall()]
-            if not all(currency_is_known(code) for code in currencies):
-                raise _NotCanonical
-            clean = _clean_sql({code: currency_places(code) for code in currencies})
-            if not first_file:
-                # Repeated ids inside the file, and rows outside the rules, first:
-                # ON CONFLICT below skips the ids already loaded.
-                cursor.execute(
-                    f"SELECT 1 FROM {stage} GROUP BY external_id "  # noqa: S608
-                    "HAVING count(*) > 1 LIMIT 1"
-                )
-                if cursor.fetchone():
-                    raise _NotCanonical
-                cursor.execute(
-                    f"SELECT count(*) FROM {stage} s WHERE {clean}"  # noqa: S608
-                )
-                if cursor.fetchone()[0] != rows_seen:
-                    raise _NotCanonical
-            # The first file: a repeated id fails the unique index (and so comes
-            # here as an error), and a row outside the rules is not inserted.
+            # A value the casts refuse raises here; one they read but the parser
+            # would refuse (``1e5``, ``20260302``) fails the check below.
             cursor.execute(
                 f"INSERT INTO {table} (id, batch_id, incident_id, {columns}) "  # noqa: S608
                 "SELECT s.id, %(batch)s, %(incident)s, s.external_id, s.account, "
                 "s.amount::numeric, s.currency, s.value_date::date, s.counterparty, "
-                f"s.reference, s.description FROM {stage} s WHERE {clean}"
+                f"s.reference, s.description FROM {stage} s"
                 + ("" if first_file else " ON CONFLICT DO NOTHING"),
                 {"batch": batch_pk, "incident": incident.pk},
             )
             loaded = int(cursor.rowcount)
-            if first_file and loaded != rows_seen:
+            if not check.all_clean(rows_seen):
                 raise _NotCanonical
             cursor.execute(f"DROP TABLE {stage}")
     except (_NotCanonical, DatabaseError):
         return None
+    finally:
+        check.close()
     report = ParseReport(rows_seen=rows_seen)
     saved = _batch_save(
         batch=batch,

@@ -190,3 +190,45 @@ def test_external_ids_compare_byte_by_byte_and_stay_distinct(tmp_path):
         path=write(tmp_path, rows[:2], name="again.csv"), incident=incident
     )
     assert again.batch.rows_loaded == 0
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "TX-9,GB09,10.00,GBP,20260302,,,",  # the cast reads it, the rules do not
+        "TX-9,GB09,1e3,GBP,2026-03-02,,,",
+        "TX-3,GB03,-12,JPY,2024-02-29,,,",  # an id of this very file again
+    ],
+)
+def test_a_bad_row_in_a_later_file_leaves_the_first_as_it_was(tmp_path, row):
+    incident = incident_make()
+    records_import(path=write(tmp_path, CLEAN[:2], "a.csv"), incident=incident)
+    before = stored(incident)
+
+    with pytest.raises(ImportRejected) as caught:
+        records_import(path=write(tmp_path, [*CLEAN, row], "b.csv"), incident=incident)
+
+    assert [e.line for e in caught.value.errors] == [7]
+    assert stored(incident) == before
+    assert ImportBatch.objects.count() == 1
+
+
+def backends():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("rows", [CLEAN, [*CLEAN, "TX-9,GB09,12.x,GBP,2026-03-02,,,"]])
+def test_the_rules_checking_connection_is_closed_after_the_import(tmp_path, rows):
+    incident = incident_make()
+    open_before = backends()
+
+    try:
+        records_import(path=write(tmp_path, rows), incident=incident)
+    except ImportRejected:
+        pass
+
+    assert backends() == open_before
