@@ -410,7 +410,13 @@ def _run_store(
         counts.update(_changes(run, result))
     else:
         outcome_store(
-            run=run, matches=result.matches, discrepancies=result.discrepancies
+            run=run,
+            matches=result.matches,
+            discrepancies=result.discrepancies,
+            read=(
+                frozenset(m.id for m in plan.manual),
+                frozenset(s.id for s in plan.system),
+            ),
         )
         from .resolutions import cases_open  # finance's work items
 

@@ -14,7 +14,7 @@ import functools
 import io
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Any
 
 from django.db import IntegrityError, connection, models
@@ -43,9 +43,16 @@ def outcome_store(
     run: ReconciliationRun,
     matches: Sequence[engine.MatchResult],
     discrepancies: Sequence[engine.DiscrepancyResult],
+    read: tuple[Set[int], Set[int]] = (frozenset(), frozenset()),
 ) -> None:
-    """Store a run's matches and discrepancies with their links (no per-row queries)."""
-    outcome_items_verify(run=run, matches=matches, discrepancies=discrepancies)
+    """Store a run's matches and discrepancies with their links (no per-row queries).
+
+    ``read``: the deposit and record ids this run read from its incident (see
+    ``outcome_items_verify``).
+    """
+    outcome_items_verify(
+        run=run, matches=matches, discrepancies=discrepancies, read=read
+    )
     if connection.vendor == "postgresql":
         _store_postgres(run, matches, discrepancies)
     else:
@@ -58,19 +65,22 @@ def outcome_items_verify(
     run: ReconciliationRun,
     matches: Sequence[engine.MatchResult],
     discrepancies: Sequence[engine.DiscrepancyResult],
+    read: tuple[Set[int], Set[int]] = (frozenset(), frozenset()),
 ) -> None:
     """Every deposit and record the outcome links to exists in the run's incident.
 
     This stands in for the link tables' foreign keys (one count per side instead
     of a deferred check per row); raises IntegrityError, so nothing is stored.
-    Deposits and records are never deleted, so what exists now exists at commit.
+    Deposits and records are never deleted, so what exists now exists at commit,
+    and the ids in ``read`` (the deposits and records this run's plan read from
+    the incident's own rows) need no second look: only the others are counted.
     """
     outcome: list[engine.MatchResult | engine.DiscrepancyResult] = [
         *matches,
         *discrepancies,
     ]
-    deposit_ids = {i for item in outcome for i in item.manual_ids}
-    record_ids = {i for item in outcome for i in item.system_ids}
+    deposit_ids = {i for item in outcome for i in item.manual_ids} - read[0]
+    record_ids = {i for item in outcome for i in item.system_ids} - read[1]
     for model, ids in ((Deposit, deposit_ids), (SystemRecord, record_ids)):
         if _count_in_incident(model, ids, run.incident_id) != len(ids):
             raise IntegrityError(str(ERROR_OUTCOME_ITEMS))
