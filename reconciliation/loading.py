@@ -605,12 +605,18 @@ _STAGE_COLUMNS = (
 )
 
 
-def _copy_file(cursor: Any, stage: str, path: Path) -> int:
-    """COPY the canonical file into a staging table of text columns; its row count."""
+# The settings the records table's batch and incident columns take their defaults
+# from on PostgreSQL (migration ``reconciliation`` 0007), set for one transaction.
+BATCH_SETTING = "outage_desk.import_batch"
+INCIDENT_SETTING = "outage_desk.import_incident"
+
+
+def _copy_file(cursor: Any, table: str, path: Path) -> int:
+    """COPY the canonical file's columns into a table; its row count."""
     columns = ", ".join(FIELDS)
     with path.open("rb") as handle:
         cursor.copy_expert(
-            f"COPY {stage} ({columns}) FROM STDIN WITH (FORMAT csv, "
+            f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, "
             f"HEADER true, ENCODING 'UTF8', FORCE_NOT_NULL ({columns}))",
             handle,
             1 << 20,
@@ -689,20 +695,17 @@ def _import_canonical(
 ) -> ImportOutcome | None:
     """The canonical CSV read by PostgreSQL's COPY and checked in SQL.
 
-    COPY parses the file in C into a temporary table, and the rows are cast and
-    inserted from there, while a second connection checks the rules the Python
-    parser applies (amount, currency and its decimals, ISO date, formula-looking
-    and over-long text, surrounding spaces, repeated external ids) on its own copy
-    of the file (``_RowsCheck``). A file with any row outside them (a bad row, a
+    COPY parses the file in C and PostgreSQL casts and stores the rows
+    (``_copy_first_file``, ``_copy_later_file``), while a second connection checks
+    the rules the Python parser applies (amount, currency and its decimals, ISO
+    date, formula-looking and over-long text, surrounding spaces, repeated external
+    ids) on its own copy of the file (``_RowsCheck``). A file with any row outside them (a bad row, a
     repeated id, a wrong encoding, a row COPY cannot read) is rolled back and None
     returned: the Python parser then reads the file and reports every bad row with
     its line, field and reason.
     """
     if not _canonical_file(path):
         return None
-    stage = f"recon_canon_{uuid.uuid4().hex[:12]}"
-    columns = ", ".join(FIELDS)
-    table = SystemRecord._meta.db_table
     first_file = not SystemRecord.objects.filter(incident=incident).exists()
     batch_pk = batch.pk if batch is not None else ids_reserve(ImportBatch, 1)[0]
     # The first file's repeated ids fail the unique index; a later file's would be
@@ -711,36 +714,17 @@ def _import_canonical(
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")  # see _clean_sql
-            # Each row takes its id from the records' sequence as COPY reads it,
-            # so ids follow the file's order without sorting the rows again for
-            # the INSERT (ids of rows not loaded are skipped, as any sequence's).
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            sequence = cursor.fetchone()[0]
-            cursor.execute(
-                f"CREATE TEMP TABLE {stage} (id bigint NOT NULL DEFAULT "
-                f"nextval(%s::regclass), {_STAGE_COLUMNS}) ON COMMIT DROP",
-                [sequence],
-            )
+            load = _copy_first_file if first_file else _copy_later_file
+            # A value the casts refuse raises here; one they read but the parser
+            # would refuse (``1e5``, ``20260302``) fails the check below.
             with connection.wrap_database_errors:
-                rows_seen = _copy_file(cursor, stage, path)
+                rows_seen, loaded = load(cursor, path, batch_pk, incident.pk)
             if rows_seen <= 0:
                 raise _NotCanonical
             if progress:
                 progress(rows_seen)
-            # A value the casts refuse raises here; one they read but the parser
-            # would refuse (``1e5``, ``20260302``) fails the check below.
-            cursor.execute(
-                f"INSERT INTO {table} (id, batch_id, incident_id, {columns}) "  # noqa: S608
-                "SELECT s.id, %(batch)s, %(incident)s, s.external_id, s.account, "
-                "s.amount::numeric, s.currency, s.value_date::date, s.counterparty, "
-                f"s.reference, s.description FROM {stage} s"
-                + ("" if first_file else " ON CONFLICT DO NOTHING"),
-                {"batch": batch_pk, "incident": incident.pk},
-            )
-            loaded = int(cursor.rowcount)
             if not check.all_clean(rows_seen):
                 raise _NotCanonical
-            cursor.execute(f"DROP TABLE {stage}")
     except (_NotCanonical, DatabaseError):
         return None
     finally:
@@ -760,6 +744,50 @@ def _import_canonical(
     return ImportOutcome(
         _batch_loaded(batch=saved, loaded=loaded, actor=actor), False, []
     )
+
+
+def _copy_first_file(
+    cursor: Any, path: Path, batch_pk: int, incident_pk: int
+) -> tuple[int, int]:
+    """The incident's first file, by COPY straight into the records table: rows seen
+    and loaded. Each row takes its id from the table's sequence as COPY reads it
+    (ids follow the file) and its batch and incident from the column defaults,
+    which read them from this transaction's settings (migration 0007)."""
+    for name, value in ((BATCH_SETTING, batch_pk), (INCIDENT_SETTING, incident_pk)):
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
+    rows = _copy_file(cursor, SystemRecord._meta.db_table, path)
+    return rows, rows
+
+
+def _copy_later_file(
+    cursor: Any, path: Path, batch_pk: int, incident_pk: int
+) -> tuple[int, int]:
+    """A later file of the incident, through a staging table: rows seen and loaded
+    (the ids already loaded are skipped by ON CONFLICT)."""
+    stage = f"recon_canon_{uuid.uuid4().hex[:12]}"
+    table = SystemRecord._meta.db_table
+    columns = ", ".join(FIELDS)
+    # Each row takes its id from the records' sequence as COPY reads it, so ids
+    # follow the file's order without sorting the rows again for the INSERT (ids
+    # of rows not loaded are skipped, as any sequence's).
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    sequence = cursor.fetchone()[0]
+    cursor.execute(
+        f"CREATE TEMP TABLE {stage} (id bigint NOT NULL DEFAULT "
+        f"nextval(%s::regclass), {_STAGE_COLUMNS}) ON COMMIT DROP",
+        [sequence],
+    )
+    rows_seen = _copy_file(cursor, stage, path)
+    cursor.execute(
+        f"INSERT INTO {table} (id, batch_id, incident_id, {columns}) "  # noqa: S608
+        "SELECT s.id, %(batch)s, %(incident)s, s.external_id, s.account, "
+        "s.amount::numeric, s.currency, s.value_date::date, s.counterparty, "
+        f"s.reference, s.description FROM {stage} s ON CONFLICT DO NOTHING",
+        {"batch": batch_pk, "incident": incident_pk},
+    )
+    loaded = int(cursor.rowcount)
+    cursor.execute(f"DROP TABLE {stage}")
+    return rows_seen, loaded
 
 
 class _NotCanonical(Exception):

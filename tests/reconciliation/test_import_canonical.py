@@ -3,7 +3,7 @@ cannot vouch for goes to the Python parser, so what is loaded (or refused, and w
 is the same either way."""
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from reconciliation import loading
 from reconciliation.loading import records_import
@@ -73,6 +73,7 @@ def test_a_clean_canonical_file_is_loaded_by_the_database_alone(tmp_path, monkey
     assert len(stored(fast)) == 4
     assert (outcome.batch.rows_seen, outcome.batch.rows_loaded) == (4, 4)
     assert outcome.batch.status == ImportBatch.Status.LOADED
+    assert set(outcome.batch.records.values_list("incident_id", flat=True)) == {fast.pk}
 
 
 def test_the_database_reads_iso_dates_whatever_the_sessions_date_style(
@@ -232,3 +233,19 @@ def test_the_rules_checking_connection_is_closed_after_the_import(tmp_path, rows
         pass
 
     assert backends() == open_before
+
+
+def test_a_record_inserted_outside_an_import_must_name_its_batch_and_incident():
+    """Migration 0007's defaults come from an import's own settings; elsewhere an
+    insert that leaves them out fails instead of filing the row anywhere (a session
+    that ran an import before knows the setting, empty: not a number either)."""
+    with pytest.raises(
+        DatabaseError, match=r"outage_desk\.import_batch|type bigint: \"\""
+    ):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SystemRecord._meta.db_table} (external_id, account,"  # noqa: S608
+                " amount, currency, value_date, counterparty, reference, description)"
+                " VALUES ('TX-1', '', 1, 'GBP', '2026-03-02', '', '', '')"
+            )
+    assert SystemRecord.objects.count() == 0
