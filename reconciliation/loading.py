@@ -628,18 +628,26 @@ class _RowsCheck:
     """The Python parser's rules checked in SQL, on a second connection, while the
     import's own connection loads the same file.
 
-    Both sessions COPY the file into a temporary table of their own (neither can
-    see the other's); this one counts the rows inside the rules (``_clean_sql``)
-    while the other casts and inserts them, so the two run on two cores. The
-    import commits only when every row it read is inside them.
+    This session copies the file into a temporary table of its own (it cannot see
+    what the import's uncommitted transaction wrote) and counts the rows inside the
+    rules (``_clean_sql``) while the import's connection copies and stores them, so
+    the two run on two cores. The import commits only when every row it read is
+    inside them. Without a second connection (the server refuses one) nothing is
+    counted, and the file goes to the Python parser.
     """
 
     def __init__(self, path: Path, *, repeats_allowed: bool) -> None:
         self.path = path
         self.repeats_allowed = repeats_allowed
         self.clean_rows: int | None = None  # None: not every row is clean
-        self.conn = connection.get_new_connection(connection.get_connection_params())
         self.thread = threading.Thread(target=self._run, daemon=True)
+        try:
+            self.conn = connection.get_new_connection(
+                connection.get_connection_params()
+            )
+        except Exception:  # no second connection: no check, so no fast path
+            self.conn = None
+            return
         self.thread.start()
 
     def _run(self) -> None:
@@ -672,11 +680,15 @@ class _RowsCheck:
 
     def all_clean(self, rows_seen: int) -> bool:
         """Wait for the check; True if it found exactly ``rows_seen`` rows, all clean."""
+        if self.conn is None:
+            return False
         self.thread.join()
         return self.clean_rows == rows_seen
 
     def close(self) -> None:
         """Stop the check if it still runs (the import gave up) and let go of it."""
+        if self.conn is None:
+            return
         if self.thread.is_alive():
             self.conn.cancel()
             self.thread.join()

@@ -249,3 +249,26 @@ def test_a_record_inserted_outside_an_import_must_name_its_batch_and_incident():
                 " VALUES ('TX-1', '', 1, 'GBP', '2026-03-02', '', '', '')"
             )
     assert SystemRecord.objects.count() == 0
+
+
+def test_without_a_second_connection_the_python_parser_loads_the_file(
+    tmp_path, monkeypatch
+):
+    path = write(tmp_path, CLEAN)
+    fast, slow = incident_make(), incident_make("Another")
+    through_python(monkeypatch, path=path, incident=slow)
+    parsed = []
+    real = PARSERS["csv"]
+    monkeypatch.setitem(
+        PARSERS, "csv", lambda *a, **k: parsed.append(1) or real(*a, **k)
+    )
+
+    def refused(params):
+        raise OSError("too many connections")
+
+    monkeypatch.setattr(connection, "get_new_connection", refused)
+    outcome = records_import(path=path, incident=fast)
+
+    assert parsed
+    assert stored(fast) == stored(slow)
+    assert outcome.batch.rows_loaded == 4
