@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import logging
 import tempfile
 import threading
 import uuid
@@ -46,6 +47,8 @@ from .parsers.base import (
     TEXT_LIMITS,
 )
 from .storage import ids_reserve
+
+logger = logging.getLogger(__name__)
 
 ERROR_UNKNOWN_FORMAT = _("Unknown format “%(value)s”.")
 ERROR_PROFILE_FORMAT = _("Profile “%(profile)s” reads %(format)s files, not %(value)s.")
@@ -646,6 +649,7 @@ class _RowsCheck:
                 connection.get_connection_params()
             )
         except Exception:  # no second connection: no check, so no fast path
+            logger.warning("No second connection for the rows' check", exc_info=True)
             self.conn = None
             return
         self.thread.start()
@@ -676,6 +680,8 @@ class _RowsCheck:
                 if cursor.fetchone()[0] == rows:
                     self.clean_rows = rows
         except Exception:  # any failure sends the file to the Python parser
+            # A file COPY cannot read lands here too; the parser names its rows.
+            logger.info("The rows' check gave up", exc_info=True)
             self.clean_rows = None
 
     def all_clean(self, rows_seen: int) -> bool:
@@ -711,10 +717,10 @@ def _import_canonical(
     (``_copy_first_file``, ``_copy_later_file``), while a second connection checks
     the rules the Python parser applies (amount, currency and its decimals, ISO
     date, formula-looking and over-long text, surrounding spaces, repeated external
-    ids) on its own copy of the file (``_RowsCheck``). A file with any row outside them (a bad row, a
-    repeated id, a wrong encoding, a row COPY cannot read) is rolled back and None
-    returned: the Python parser then reads the file and reports every bad row with
-    its line, field and reason.
+    ids) on its own copy of the file (``_RowsCheck``). A file with any row outside
+    them (a bad row, a repeated id, a wrong encoding, a row COPY cannot read) is
+    rolled back and None returned: the Python parser then reads the file and
+    reports every bad row with its line, field and reason.
     """
     if not _canonical_file(path):
         return None
@@ -765,8 +771,10 @@ def _copy_first_file(
     and loaded. Each row takes its id from the table's sequence as COPY reads it
     (ids follow the file) and its batch and incident from the column defaults,
     which read them from this transaction's settings (migration 0007)."""
-    for name, value in ((BATCH_SETTING, batch_pk), (INCIDENT_SETTING, incident_pk)):
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
+    cursor.execute(
+        "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+        [BATCH_SETTING, str(batch_pk), INCIDENT_SETTING, str(incident_pk)],
+    )
     rows = _copy_file(cursor, SystemRecord._meta.db_table, path)
     return rows, rows
 
