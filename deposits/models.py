@@ -1,3 +1,4 @@
+import functools
 import secrets
 import zoneinfo
 from decimal import Decimal
@@ -16,6 +17,20 @@ from outage_desk.money import MONEY_DIGITS, MONEY_PLACES, currency_is_known, mon
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("Unknown time zone “%(tz)s”."), params={"tz": value})
+
+
+@functools.cache
+def zone_info(name: str) -> zoneinfo.ZoneInfo:
+    """The time zone of that name, built once per process (captures show times in
+    their branch's zone, and a lookup by name costs more than the conversion).
+
+    A name the system does not know (a branch saved around the validator) gives
+    UTC, labelled as such: a notice's wording must never refuse a capture.
+    """
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def validate_currency(value: str) -> None:
@@ -59,6 +74,11 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The branch's time zone, in which its customers are shown times."""
+        return zone_info(self.timezone)
 
 
 class Customer(models.Model):

@@ -275,6 +275,9 @@ def outcomes_record(*, token: uuid.UUID, outcomes: Iterable[Outcome]) -> list[No
             claim_token=None,
         )
         if final:
+            # The staff alert quotes the error: the row was updated, not the instance.
+            o.notice.status = Notice.Status.FAILED
+            o.notice.last_error = o.error[:2000]
             given_up.append(o.notice)
     _alert_staff(given_up)
     return given_up

@@ -6,7 +6,9 @@ else is refused when it is saved, so a typo never reaches a customer as a blank.
 
 from .models import NoticeKind
 
-# Filled in by notify() itself for every notice.
+# Every kind may use these. notify() adds site_url, and unsubscribe_url to optional
+# e-mails; the caller gives customer_name ("" when the recipient is anonymous, and
+# the templates then say "customer").
 COMMON_PLACEHOLDERS = frozenset({"customer_name", "site_url", "unsubscribe_url"})
 
 _INCIDENT = {"incident_reference", "incident_title", "status_url"}

@@ -312,9 +312,9 @@ def _link_check(
     if len(deposit_ids) > 1 and len(record_ids) > 1:
         raise ValidationError(ERROR_LINK_SHAPE)
     deposits = list(
-        Deposit.objects.filter(pk__in=deposit_ids, incident=case.incident).order_by(
-            "pk"
-        )
+        Deposit.objects.filter(pk__in=deposit_ids, incident=case.incident)
+        .select_related("customer", "branch", "incident")
+        .order_by("pk")
     )
     records = list(
         SystemRecord.objects.filter(pk__in=record_ids, incident=case.incident).order_by(

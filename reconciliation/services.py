@@ -22,6 +22,7 @@ from deposits.services.capture import (
     deposit_event_publish,
     deposit_notice_context,
     deposit_notice_recipients,
+    notice_time,
 )
 from incidents.models import Incident
 from notifications.services import notify
@@ -514,7 +515,7 @@ def match_confirm(*, match: Match, actor: User | None) -> Match:
         Deposit.objects.filter(
             pk__in=MatchDeposit.objects.filter(match=match).values("deposit_id")
         )
-        .select_related("customer")
+        .select_related("customer", "branch", "incident")
         .order_by("pk")
     )
     confirmable = set(
@@ -566,7 +567,9 @@ def matches_auto_confirm(*, run: ReconciliationRun, min_score: int) -> int:
         raise ValidationError(ERROR_ALREADY_CONFIRMED) from None
     deposit_ids = MatchDeposit.objects.filter(match__in=chosen).values("deposit_id")
     deposits = Deposit.objects.filter(pk__in=deposit_ids, status__in=_CONFIRMABLE)
-    to_notify = list(deposits.select_related("customer").order_by("pk"))
+    to_notify = list(
+        deposits.select_related("customer", "branch", "incident").order_by("pk")
+    )
     deposits.update(status=Deposit.Status.CONFIRMED)
     chosen.update(status=Match.Status.CONFIRMED, decided_at=timezone.now())
     for deposit in to_notify:
@@ -580,14 +583,24 @@ def matches_auto_confirm(*, run: ReconciliationRun, min_score: int) -> int:
 
 
 def _notify_confirmed(deposit: Deposit) -> None:
-    """The customer's "deposit confirmed" notice; unusable addresses are skipped."""
+    """The customer's "deposit confirmed" notice; unusable addresses are skipped.
+
+    Confirmed now: the notice says when in the branch's time zone.
+    """
     recipients = deposit_notice_recipients(deposit.customer)
     if not recipients:
         return
+    confirmed_at = timezone.now()
     notify(
         kind="deposit_confirmed",
         recipients=recipients,
-        context=deposit_notice_context(deposit),
+        context={
+            **deposit_notice_context(deposit),
+            # Some callers update the rows, not the instance they hold.
+            "status": Deposit.Status.CONFIRMED,
+            "confirmed_at": notice_time(confirmed_at, deposit.branch.zone),
+            "confirmed_at_iso": confirmed_at.isoformat(),
+        },
         dedupe_key=f"deposit:{deposit.pk}:confirmed",
         subject_refs=[
             f"deposit:{deposit.pk}",

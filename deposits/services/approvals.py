@@ -111,7 +111,12 @@ def deposit_reversal_approve(
     if changed != 1:
         raise ValidationError(ERROR_ALREADY_REVERSED, code="state")
     deposit.refresh_from_db()
-    _deposit_notify(deposit, kind=NoticeKind.DEPOSIT_REVERSED, event="reversed")
+    _deposit_notify(
+        deposit,
+        kind=NoticeKind.DEPOSIT_REVERSED,
+        event="reversed",
+        extra={"reason": reversal.reason},
+    )
     audit_record(
         action="deposit.reversed",
         obj=deposit,

@@ -251,28 +251,52 @@ def deposit_notice_recipients(customer: Customer | None) -> list[Recipient]:
     return recipients
 
 
+def notice_time(value: dt.datetime, zone: dt.tzinfo) -> str:
+    """A time as customers read it: local, to the minute, with the zone's short name
+    ("2026-11-23 04:03 GMT"), which reads alike in English and Chinese."""
+    local = value.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
 def deposit_notice_context(deposit: Deposit) -> dict[str, Any]:
+    """What the deposit notices' templates print (notifications/placeholders.py):
+    the amount to the currency's minor digits, times in the branch's zone.
+
+    Runs inside a capture's locks: it reads only the branch, incident and customer
+    the deposit already holds, never the database.
+    """
+    branch, incident, customer = deposit.branch, deposit.incident, deposit.customer
     return {
         "receipt_number": deposit.receipt_number,
-        "amount": str(deposit.amount),
+        "amount": f"{money_round(deposit.amount, deposit.currency):f}",
         "currency": deposit.currency,
-        "received_at": deposit.received_at.isoformat(),
+        "received_at": notice_time(deposit.received_at, branch.zone),
+        "customer_name": customer.name if customer else "",
         "payer_name": deposit.payer_name,
         "account": deposit.account,
-        "branch": deposit.branch.name,
-        "incident": deposit.incident.reference,
+        "branch_name": branch.name,
+        "incident_reference": incident.reference,
+        # The earlier names, which webhook subscribers to these kinds may read.
+        "branch": branch.name,
+        "incident": incident.reference,
+        "received_at_iso": deposit.received_at.isoformat(),
         "status": deposit.status,
     }
 
 
-def _deposit_notice(deposit: Deposit, *, event: str) -> dict[str, Any] | None:
-    """notify()'s arguments for a notice to the deposit's customer; None if nowhere."""
+def _deposit_notice(
+    deposit: Deposit, *, event: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """notify()'s arguments for a notice to the deposit's customer; None if nowhere.
+
+    ``extra``: what the kind adds to the deposit's context (a reversal's reason).
+    """
     recipients = deposit_notice_recipients(deposit.customer)
     if not recipients:
         return None
     return {
         "recipients": recipients,
-        "context": deposit_notice_context(deposit),
+        "context": {**deposit_notice_context(deposit), **(extra or {})},
         "dedupe_key": f"deposit:{deposit.pk}:{event}",
         "subject_refs": [
             f"deposit:{deposit.pk}",
@@ -283,9 +307,14 @@ def _deposit_notice(deposit: Deposit, *, event: str) -> dict[str, Any] | None:
 
 
 def _deposit_notify(
-    deposit: Deposit, *, kind: str, event: str, fresh: bool = False
+    deposit: Deposit,
+    *,
+    kind: str,
+    event: str,
+    fresh: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    notice = _deposit_notice(deposit, event=event)
+    notice = _deposit_notice(deposit, event=event, extra=extra)
     if notice:
         notify(fresh=fresh, kind=kind, **notice)
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Channel, NoticeKind
@@ -17,6 +18,7 @@ from outage_desk.audit import audit_record
 from outage_desk.models import User
 
 from ..models import BankContact, Incident, OutageRole, RoleAssignment
+from .common import absolute_url, when_text
 from .lifecycle import FINAL_STATUSES
 
 FOLLOW_UP_IN_PAST = "The follow-up must be due in the future."
@@ -207,6 +209,11 @@ def _liaison(incident: Incident) -> User | None:
     return assignment.user if assignment else None
 
 
+def _follow_up_item(entry: BankContact) -> str:
+    """The open follow-up in a line: the bank's ticket and what was said."""
+    return " · ".join(filter(None, [entry.bank_ticket_ref, entry.summary[:200]]))
+
+
 @transaction.atomic
 def bank_follow_up_reminders_send(*, now: dt.datetime | None = None) -> int:
     """Remind the bank liaison (else who made the contact) of overdue follow-ups, hourly."""
@@ -222,6 +229,15 @@ def bank_follow_up_reminders_send(*, now: dt.datetime | None = None) -> int:
                 Recipient(Channel.EMAIL, person.email, person.language or "en")
             ],
             context={
+                # The names the templates use ...
+                "incident_reference": entry.incident.reference,
+                "incident_title": entry.incident.title,
+                "item": _follow_up_item(entry),
+                "due_at": when_text(entry.follow_up_due_at),
+                "url": absolute_url(
+                    reverse("incidents:detail", args=[entry.incident.reference])
+                ),
+                # ... and the earlier ones.
                 "reference": entry.incident.reference,
                 "title": entry.incident.title,
                 "bank_ticket_ref": entry.bank_ticket_ref,

@@ -89,7 +89,7 @@ OUTAGE_ALTERNATIVES = _(
 )
 
 
-def _when(value: Any) -> Any:
+def when_text(value: Any) -> Any:
     """Times in notices are plain UTC text, not ISO strings."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -106,6 +106,50 @@ def text_in(texts: dict[str, str], language: str) -> str:
     )
 
 
+def _notice_context(
+    *,
+    incident: Incident,
+    language: str,
+    texts: dict[str, str] | None,
+    when: dict[str, Any],
+    status_url: str,
+) -> dict[str, Any]:
+    """What every incident notice's templates print, in one recipient's language.
+
+    Subscribers are anonymous, so ``customer_name`` is empty (the templates then say
+    "customer"); ``feedback_url`` is empty unless the caller adds a personal link.
+    """
+    titles = {"en": incident.title, **(incident.title_translations or {})}
+    text = text_in(texts or {}, language)
+    title = text_in(titles, language)
+    with translation.override(language):
+        status_label = str(Incident.Status(incident.status).label)
+        # The templates end the sentence themselves ("You can still pay in: ...").
+        alternatives = str(OUTAGE_ALTERNATIVES).rstrip(".。")
+    return {
+        # The names the notice templates use (notifications/placeholders.py) ...
+        "customer_name": "",
+        "incident_reference": incident.reference,
+        "incident_title": title,
+        "message": text,
+        "started_at": when_text(incident.impact_started_at),
+        "restored_at": when_text(incident.restored_at),
+        "alternatives": alternatives,
+        "status_url": status_url,
+        "feedback_url": "",
+        # ... and the short ones earlier templates and webhooks read.
+        "reference": incident.reference,
+        "title": title,
+        "status": status_label,
+        "text": text,
+        **when,
+    }
+
+
+# Extra context for one recipient, by (channel, address): a personal feedback link.
+ExtraFor = Callable[[str, str], dict[str, Any]]
+
+
 def incident_notify_subscribers(
     *,
     incident: Incident,
@@ -115,42 +159,28 @@ def incident_notify_subscribers(
     extra: dict[str, Any] | None = None,
     supersede_key: str = "",
     subscribers: Iterable[Subscriber] | None = None,
-    extra_for: Callable[[Subscriber], dict[str, Any]] | None = None,
+    extra_for: ExtraFor | None = None,
 ) -> int:
     """Write one notice per subscriber (each with its own unsubscribe link).
 
     ``event`` names the cause inside the incident ("opened", "update:12"), so a
-    repeated call adds nothing. ``extra_for`` adds context for one subscriber
+    repeated call adds nothing. ``extra_for`` adds context for one recipient
     (the resolved notice's personal feedback link). Returns how many subscribers were addressed.
     """
     count = 0
     status_url = absolute_url(reverse("status"))
-    when = {k: _when(v) for k, v in (extra or {}).items()}
-    titles = {"en": incident.title, **(incident.title_translations or {})}
+    when = {k: when_text(v) for k, v in (extra or {}).items()}
     for subscriber in subscribers or incident_subscribers(incident):
-        with translation.override(subscriber.language):
-            status_label = str(Incident.Status(incident.status).label)
-            alternatives = str(OUTAGE_ALTERNATIVES)
-        text = text_in(texts or {}, subscriber.language)
-        title = text_in(titles, subscriber.language)
-        context: dict[str, Any] = {
-            # The names the notice templates use (notifications/placeholders.py) ...
-            "incident_reference": incident.reference,
-            "incident_title": title,
-            "message": text,
-            "started_at": _when(incident.impact_started_at),
-            "restored_at": _when(incident.restored_at),
-            "alternatives": alternatives,
-            # ... and the short ones earlier templates and webhooks read.
-            "reference": incident.reference,
-            "title": title,
-            "status": status_label,
-            "text": text,
-            "status_url": status_url,
-            "unsubscribe_url": subscriber_unsubscribe_url(subscriber),
-            **when,
-            **(extra_for(subscriber) if extra_for else {}),
-        }
+        context = _notice_context(
+            incident=incident,
+            language=subscriber.language,
+            texts=texts,
+            when=when,
+            status_url=status_url,
+        )
+        context["unsubscribe_url"] = subscriber_unsubscribe_url(subscriber)
+        if extra_for:
+            context.update(extra_for(subscriber.channel, subscriber.address))
         notify(
             kind=kind,
             recipients=[
@@ -173,6 +203,7 @@ def incident_notify_depositors(
     texts: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
     supersede_key: str = "",
+    extra_for: ExtraFor | None = None,
 ) -> int:
     """Tell every customer with a deposit in this incident, once each, in their language.
 
@@ -180,15 +211,17 @@ def incident_notify_depositors(
     one, so a customer who also subscribed with the same address hears it once.
     Reads deposits through the reverse relation only: incidents import no deposits code.
     """
-    when = {k: _when(v) for k, v in (extra or {}).items()}
-    titles = {"en": incident.title, **(incident.title_translations or {})}
+    status_url = absolute_url(reverse("status"))
+    when = {k: when_text(v) for k, v in (extra or {}).items()}
     rows = (
         incident.deposits.exclude(customer=None)  # type: ignore[attr-defined]
-        .values_list("customer__email", "customer__phone", "customer__language")
+        .values_list(
+            "customer__email", "customer__phone", "customer__language", "customer__name"
+        )
         .distinct()
     )
     count = 0
-    for email, phone, language in rows:
+    for email, phone, language, name in rows:
         channel, address = ("email", email) if email else ("sms", phone)
         if not address:
             continue
@@ -196,23 +229,20 @@ def incident_notify_depositors(
             recipient = recipient_clean(Recipient(channel, address, language))
         except ValidationError:
             continue  # an unusable address copied from the core system
-        text = text_in(texts or {}, language)
-        title = text_in(titles, language)
+        context = _notice_context(
+            incident=incident,
+            language=recipient.language,
+            texts=texts,
+            when=when,
+            status_url=status_url,
+        )
+        context["customer_name"] = name
+        if extra_for:
+            context.update(extra_for(recipient.channel, recipient.address))
         notify(
             kind=kind,
             recipients=[recipient],
-            context={
-                "incident_reference": incident.reference,
-                "incident_title": title,
-                "message": text,
-                "started_at": _when(incident.impact_started_at),
-                "restored_at": _when(incident.restored_at),
-                "reference": incident.reference,
-                "title": title,
-                "text": text,
-                "status_url": absolute_url(reverse("status")),
-                **when,
-            },
+            context=context,
             dedupe_key=f"incident:{incident.reference}:{event}",
             subject_refs=[f"incident:{incident.reference}"],
             supersede_key=supersede_key,

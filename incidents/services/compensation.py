@@ -1,7 +1,8 @@
 """Compensation: offers proposed from the rules on restore, approved, sent, tracked.
 
-The incidents app does not read deposits: the caller (the impact app) passes the
-affected customers in, with what they deposited during the outage.
+The incidents app does not import deposits: the caller (the impact app) passes the
+affected customers in, with what they deposited during the outage. Sending reads
+only the customers' names for the greeting, through the incident's deposits.
 """
 
 import datetime as dt
@@ -29,6 +30,7 @@ from ..models import (
     OutageRole,
     RoleAssignment,
 )
+from .common import text_in
 from .lifecycle import incident_lock
 
 OFFERS_NOT_RESTORED = "Incident {reference} is not restored yet: no offers to propose."
@@ -190,8 +192,9 @@ def offers_approve(*, incident: Incident, actor: User) -> int:
             {"offers": OFFERS_NONE_PROPOSED.format(reference=locked.reference)}
         )
     now = timezone.now()
+    names = _customer_names(locked, accounts={o.account for o in proposed})
     for offer in proposed:
-        _offer_send(offer, locked)
+        _offer_send(offer, locked, customer_name=names.get(offer.account, ""))
         offer.status = CompensationOffer.Status.SENT
         offer.approved_by, offer.approved_at = actor, now
     CompensationOffer.objects.bulk_update(
@@ -206,15 +209,32 @@ def offers_approve(*, incident: Incident, actor: User) -> int:
     return len(proposed)
 
 
-def _offer_send(offer: CompensationOffer, incident: Incident) -> None:
+def _customer_names(incident: Incident, *, accounts: set[str]) -> dict[str, str]:
+    """Account -> customer name, for the offers' greetings: one query through the
+    incident's deposits (incidents import no deposits code)."""
+    rows = (
+        incident.deposits.filter(  # type: ignore[attr-defined]
+            account__in=accounts, customer__isnull=False
+        )
+        .values_list("account", "customer__name")
+        .distinct()
+    )
+    return dict(rows)
+
+
+def _offer_send(
+    offer: CompensationOffer, incident: Incident, *, customer_name: str
+) -> None:
     if not offer.address:
         return
+    titles = {"en": incident.title, **(incident.title_translations or {})}
     notify(
         kind=NoticeKind.COMPENSATION_OFFER,
         recipients=[Recipient(offer.channel, offer.address, offer.language)],
         context={
+            "customer_name": customer_name,
             "incident_reference": incident.reference,
-            "incident_title": incident.title,
+            "incident_title": text_in(titles, offer.language),
             "offer": offer_describe(offer),
             "expires_at": "",
         },

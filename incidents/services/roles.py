@@ -5,7 +5,8 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Channel, NoticeKind
@@ -14,6 +15,7 @@ from outage_desk.audit import audit_record
 from outage_desk.models import User
 
 from ..models import Incident, OutageRole, RoleAssignment
+from .common import absolute_url
 from .lifecycle import FINAL_STATUSES
 
 ROLE_ALREADY_HELD = "{user} already holds the role “{role}” on this incident."
@@ -157,13 +159,24 @@ def role_reminders_send(*, now: dt.datetime | None = None) -> int:
         lead = incident_lead(incident)
         if not missing or lead is None or not lead.email:
             continue
+        language = lead.language or settings.LANGUAGE_CODE
+        with translation.override(language):
+            role = ", ".join(str(OutageRole(r).label) for r in missing)
         notify(
             kind=NoticeKind.STAFF_ROLE_UNFILLED,
-            recipients=[Recipient(Channel.EMAIL, lead.email, lead.language or "en")],
+            recipients=[Recipient(Channel.EMAIL, lead.email, language)],
             context={
+                # The names the templates use ...
+                "incident_reference": incident.reference,
+                "incident_title": incident.title,
+                "role": role,
+                "url": absolute_url(
+                    reverse("incidents:detail", args=[incident.reference])
+                ),
+                # ... and the earlier ones.
                 "reference": incident.reference,
                 "title": incident.title,
-                "roles": [str(OutageRole(role).label) for role in missing],
+                "roles": [str(OutageRole(r).label) for r in missing],
             },
             dedupe_key=f"incident:{incident.reference}:roles-unfilled:{now:%Y%m%d%H}",
             subject_refs=[f"incident:{incident.reference}"],

@@ -1,6 +1,7 @@
 """Timeline updates: public or internal, per language, with an ETA quoted from the bank."""
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from notifications.models import NoticeKind
 from outage_desk.audit import audit_record
 from outage_desk.models import User
 
-from ..models import Audience, BankContact, Incident, IncidentUpdate, Subscriber
+from ..models import Audience, BankContact, Incident, IncidentUpdate
 from .common import (
     incident_notify_depositors,
     incident_notify_subscribers,
@@ -133,29 +134,26 @@ def _notify(*, incident: Incident, update: IncidentUpdate) -> None:
         else NoticeKind.ETA_UPDATE
     )
 
-    def feedback(subscriber: Subscriber) -> dict[str, str]:
-        url = feedback_url(
-            incident=incident, channel=subscriber.channel, address=subscriber.address
-        )
+    def feedback(channel: str, address: str) -> dict[str, str]:
+        url = feedback_url(incident=incident, channel=channel, address=address)
         return {"feedback_url": url}
 
-    sent = incident_notify_subscribers(
-        incident=incident,
-        kind=kind,
-        event=f"update:{update.pk}",
-        texts=update.texts,
-        extra={"eta": update.eta},
-        supersede_key=f"incident:{incident.reference}:eta",
-        extra_for=feedback if kind == NoticeKind.RESOLVED else None,
-    )
-    sent += incident_notify_depositors(
-        incident=incident,
-        kind=kind,
-        event=f"update:{update.pk}",
-        texts=update.texts,
-        extra={"eta": update.eta},
-        supersede_key=f"incident:{incident.reference}:eta",
-    )
+    # The ETA quotes what the bank said in the cited bank-contact entry.
+    source = update.eta_source
+    notice: dict[str, Any] = {
+        "incident": incident,
+        "kind": kind,
+        "event": f"update:{update.pk}",
+        "texts": update.texts,
+        "extra": {
+            "eta": update.eta,
+            "bank_said": source.summary.strip() if source else "",
+        },
+        "supersede_key": f"incident:{incident.reference}:eta",
+        "extra_for": feedback if kind == NoticeKind.RESOLVED else None,
+    }
+    sent = incident_notify_subscribers(**notice)
+    sent += incident_notify_depositors(**notice)
     if sent and incident.first_notice_at is None:
         incident.first_notice_at = timezone.now()
         incident.save(update_fields=["first_notice_at"])

@@ -471,17 +471,17 @@ def _notice_build(
             kind=kind, channel=recipient.channel, language=recipient.language
         )
     version = cache[ckey]
-    full = {"site_url": settings.SITE_URL, **context}
-    if kind not in MANDATORY_KINDS and recipient.channel == Channel.EMAIL:
-        full["unsubscribe_url"] = unsubscribe_url(
-            channel=recipient.channel, address=recipient.address
-        )
     parts = render_parts(
         channel=recipient.channel,
         subject=version.subject,
         body_text=version.body_text,
         body_html=version.body_html,
-        context=full,
+        context=notice_template_context(
+            kind=kind,
+            channel=recipient.channel,
+            address=recipient.address,
+            context=context,
+        ),
     )
     notice.template_version = version
     notice.language = version.template.language
@@ -491,6 +491,17 @@ def _notice_build(
         parts.body_html,
     )
     return notice
+
+
+def notice_template_context(
+    *, kind: str, channel: str, address: str, context: dict[str, Any]
+) -> dict[str, Any]:
+    """What a notice's template is rendered with: the caller's context, the site's
+    address and, in optional e-mails, the recipient's own unsubscribe link."""
+    full = {"site_url": settings.SITE_URL, **context}
+    if kind not in MANDATORY_KINDS and channel == Channel.EMAIL:
+        full["unsubscribe_url"] = unsubscribe_url(channel=channel, address=address)
+    return full
 
 
 def _nudge_once_after_commit() -> None:
