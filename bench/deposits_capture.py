@@ -10,6 +10,10 @@ Idempotency-Key, validation, exactly-once insert, receipt counter, notice rows,
 audit event). Prints requests per second, p50/p99 latency and the server's CPU
 per request (gunicorn's workers and their PostgreSQL backends) of each, and the
 capture's share of the floor, then one JSON line.
+
+``--one-call`` adds a third target after those two: a thin view over
+``bench/deposits_one_call.sql``, which writes what a lane capture writes in one
+PL/pgSQL call. It is not the product's code; it sizes that design.
 """
 
 import argparse
@@ -29,7 +33,7 @@ SETTINGS = "bench.deposits_settings"
 CUSTOMERS = 100
 
 
-def setup_data(branches: int = 1) -> tuple[list[str], str]:
+def setup_data(branches: int = 1, one_call: bool = False) -> tuple[list[str], str]:
     """Branches, a clerk with a token in each, an open incident, customers.
 
     Returns (one token per branch, incident reference).
@@ -53,6 +57,10 @@ def setup_data(branches: int = 1) -> tuple[list[str], str]:
             "CREATE TABLE IF NOT EXISTS bench_floor "
             "(id bigserial PRIMARY KEY, body text, created_at timestamptz)"
         )
+        if one_call:
+            from bench.deposits_urls import ONE_CALL_SQL
+
+            cursor.execute(ONE_CALL_SQL.read_text())
     tokens = []
     for b in range(branches):
         code = "BENCH" if b == 0 else f"BENCH{b}"
@@ -74,6 +82,7 @@ def setup_data(branches: int = 1) -> tuple[list[str], str]:
     return tokens, incident.reference
 
 
+CAPTURE_PATHS = {"capture": "/api/v1/deposits/", "one_call": "/bench/one-call/"}
 RUN = int(time.time()) % 100_000  # keeps amounts unique across runs
 
 
@@ -87,7 +96,7 @@ def client(target, port, tokens, ref, deadline, worker, queue):
             path, headers = "/bench/floor/", {"Content-Type": "application/json"}
             body = json.dumps({"n": n})
         else:
-            path = "/api/v1/deposits/"
+            path = CAPTURE_PATHS[target]
             headers = {
                 "Content-Type": "application/json",
                 "Authorization": f"Token {token}",
@@ -216,6 +225,12 @@ def main() -> None:
         default=1,
         help="spread the clients over this many branches (one clerk each)",
     )
+    parser.add_argument(
+        "--one-call",
+        action="store_true",
+        help="also load a thin view over bench/deposits_one_call.sql: the capture's"
+        " writes in one database call, to size that design",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
@@ -223,7 +238,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     os.environ.setdefault("ENV_FILE", "")
     sys.path.insert(0, str(ROOT))
-    tokens, ref = setup_data(args.branches)
+    tokens, ref = setup_data(args.branches, args.one_call)
     gunicorn = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -251,6 +266,14 @@ def main() -> None:
         capture = load(
             "capture", duration=args.duration, concurrency=args.concurrency, **common
         )
+        targets = {"floor": floor, "capture": capture}
+        if args.one_call:
+            targets["one_call"] = load(
+                "one_call",
+                duration=args.duration,
+                concurrency=args.concurrency,
+                **common,
+            )
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=10)
@@ -259,18 +282,23 @@ def main() -> None:
     print(
         f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'cpu ms':>7}"
     )
-    for name, row in (("floor", floor), ("capture", capture)):
+    for name, row in targets.items():
         print(
             f"{name:10} {row['rps']:>8} {row['p50_ms']:>8} {row['p99_ms']:>8} "
             f"{row['errors']:>7} {row['server_cpu_ms']:>7}"
         )
     print(f"capture / floor: {ratio:.0%} (server CPU per request: {cpu_ratio:.0%})")
-    result = {
-        "floor": floor,
-        "capture": capture,
-        "ratio": round(ratio, 3),
-        "cpu_ratio": round(cpu_ratio, 3),
-    }
+    result = {**targets, "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3)}
+    if args.one_call:
+        one_call = targets["one_call"]
+        result["one_call_ratio"] = round(one_call["rps"] / floor["rps"], 3)
+        result["one_call_cpu_ratio"] = round(
+            floor["server_cpu_ms"] / one_call["server_cpu_ms"], 3
+        )
+        print(
+            f"one call / floor: {result['one_call_ratio']:.0%}"
+            f" (server CPU per request: {result['one_call_cpu_ratio']:.0%})"
+        )
     print(json.dumps({"branches": args.branches, **result}))
 
 
