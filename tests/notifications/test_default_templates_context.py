@@ -254,7 +254,7 @@ def resolved_when_maintenance_completes(**_):
     maintenance_tick()
 
 
-def _update(lead, branch, *, status=None):
+def _update(lead, branch, *, status=None, eta=True):
     _subscribers()
     incident = incident_open(title="Card payments down", opened_by=lead)
     customer = _customer(branch, email="", language="zh-hans")
@@ -273,16 +273,20 @@ def _update(lead, branch, *, status=None):
         texts={"en": "Back within the hour.", "zh-hans": "一小时内恢复。"},
         author=lead,
         status=status,
-        eta=None if status else timezone.now() + dt.timedelta(hours=1),
-        eta_source=None
-        if status
-        else BankContactFactory(incident=incident, summary="Fix by 15:00"),
+        eta=timezone.now() + dt.timedelta(hours=1) if eta and not status else None,
+        eta_source=BankContactFactory(incident=incident, summary="Fix by 15:00")
+        if eta and not status
+        else None,
         notify_customers=True,
     )
 
 
 def eta_update(lead, branch, **_):
     _update(lead, branch)
+
+
+def eta_update_without_an_eta(lead, branch, **_):
+    _update(lead, branch, eta=False)
 
 
 def resolved_when_updated(lead, branch, **_):
@@ -386,6 +390,7 @@ SCENARIOS = [
     ("maintenance_scheduled", maintenance_scheduled),
     ("maintenance_reminder", maintenance_reminder),
     ("eta_update", eta_update),
+    ("eta_update", eta_update_without_an_eta),
     ("resolved", resolved_when_updated),
     ("resolved", resolved_when_maintenance_completes),
     ("compensation_offer", compensation_offer),
