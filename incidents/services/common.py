@@ -150,6 +150,42 @@ def _notice_context(
 ExtraFor = Callable[[str, str], dict[str, Any]]
 
 
+def _notify_one(
+    *,
+    incident: Incident,
+    kind: str,
+    event: str,
+    recipient: Recipient,
+    own: dict[str, Any],
+    texts: dict[str, str] | None,
+    when: dict[str, Any],
+    status_url: str,
+    supersede_key: str,
+    extra_for: ExtraFor | None,
+) -> None:
+    """One incident notice to one recipient, ``own`` what is theirs alone (their
+    name, their unsubscribe link); subscribers and depositors share the dedupe key,
+    so an address that is both hears it once."""
+    context = _notice_context(
+        incident=incident,
+        language=recipient.language,
+        texts=texts,
+        when=when,
+        status_url=status_url,
+    )
+    context.update(own)
+    if extra_for:
+        context.update(extra_for(recipient.channel, recipient.address))
+    notify(
+        kind=kind,
+        recipients=[recipient],
+        context=context,
+        dedupe_key=f"incident:{incident.reference}:{event}",
+        subject_refs=[f"incident:{incident.reference}"],
+        supersede_key=supersede_key,
+    )
+
+
 def incident_notify_subscribers(
     *,
     incident: Incident,
@@ -171,25 +207,19 @@ def incident_notify_subscribers(
     status_url = absolute_url(reverse("status"))
     when = {k: when_text(v) for k, v in (extra or {}).items()}
     for subscriber in subscribers or incident_subscribers(incident):
-        context = _notice_context(
+        _notify_one(
             incident=incident,
-            language=subscriber.language,
+            kind=kind,
+            event=event,
+            recipient=Recipient(
+                subscriber.channel, subscriber.address, subscriber.language
+            ),
+            own={"unsubscribe_url": subscriber_unsubscribe_url(subscriber)},
             texts=texts,
             when=when,
             status_url=status_url,
-        )
-        context["unsubscribe_url"] = subscriber_unsubscribe_url(subscriber)
-        if extra_for:
-            context.update(extra_for(subscriber.channel, subscriber.address))
-        notify(
-            kind=kind,
-            recipients=[
-                Recipient(subscriber.channel, subscriber.address, subscriber.language)
-            ],
-            context=context,
-            dedupe_key=f"incident:{incident.reference}:{event}",
-            subject_refs=[f"incident:{incident.reference}"],
             supersede_key=supersede_key,
+            extra_for=extra_for,
         )
         count += 1
     return count
@@ -229,23 +259,17 @@ def incident_notify_depositors(
             recipient = recipient_clean(Recipient(channel, address, language))
         except ValidationError:
             continue  # an unusable address copied from the core system
-        context = _notice_context(
+        _notify_one(
             incident=incident,
-            language=recipient.language,
+            kind=kind,
+            event=event,
+            recipient=recipient,
+            own={"customer_name": name},
             texts=texts,
             when=when,
             status_url=status_url,
-        )
-        context["customer_name"] = name
-        if extra_for:
-            context.update(extra_for(recipient.channel, recipient.address))
-        notify(
-            kind=kind,
-            recipients=[recipient],
-            context=context,
-            dedupe_key=f"incident:{incident.reference}:{event}",
-            subject_refs=[f"incident:{incident.reference}"],
             supersede_key=supersede_key,
+            extra_for=extra_for,
         )
         count += 1
     return count
