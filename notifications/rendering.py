@@ -43,6 +43,8 @@ class SandboxEngine(Engine):
 
 _TEXT_ENGINE = SandboxEngine(autoescape=False, string_if_invalid="")
 _HTML_ENGINE = SandboxEngine(autoescape=True, string_if_invalid="")
+# A notice subject is cut to the column's length.
+SUBJECT_MAX_LENGTH = 255
 _ALLOWED_NODES = ("TextNode", "VariableNode", "IfNode", "CommentNode")
 
 
@@ -140,6 +142,20 @@ def source_validate(*, kind: str, field: str, source: str, html: bool = False) -
 
 
 @lru_cache(maxsize=512)
+def prints_verbatim(source: str, name: str, *, html: bool) -> bool:
+    """Whether ``source`` uses ``name`` only as a bare ``{{ name }}`` (no filter, no
+    condition): what it renders then holds the value exactly as given, for a value
+    that escaping leaves alone, and nothing else in it depends on that value."""
+    for node in _walk(compile_source(source, html=html).nodelist):
+        for fe in _filter_expressions(node):
+            bare = isinstance(node, VariableNode) and not fe.filters
+            for lookups in _variable_names(fe):
+                if lookups[0] == name and not (bare and lookups == (name,)):
+                    return False
+    return True
+
+
+@lru_cache(maxsize=512)
 def compile_source(source: str, *, html: bool) -> Template:
     """Compile once per distinct source: versions are never edited, only added."""
     return Template(source, engine=_HTML_ENGINE if html else _TEXT_ENGINE)
@@ -164,7 +180,9 @@ def render_parts(
         if body_html
         else ""
     )
-    return Parts(subject=rendered_subject[:255], body=body, body_html=html)
+    return Parts(
+        subject=rendered_subject[:SUBJECT_MAX_LENGTH], body=body, body_html=html
+    )
 
 
 def default_sources(*, kind: str, channel: str, language: str) -> dict[str, str]:

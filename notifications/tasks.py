@@ -31,6 +31,8 @@ def notices_nudge() -> bool:
     The notices are already committed, so a broker that is down only delays them
     until the relay runs; capture must not fail because Redis did.
     """
+    # ignore_result: no one reads a nudge's result, and without it Celery's Redis
+    # result backend subscribes to the task's result channel on every nudge.
     try:
         url = settings.NOTICE_NUDGE_BROKER_URL
         if url:
@@ -39,10 +41,15 @@ def notices_nudge() -> bool:
             with app.connection_for_write(url) as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
                 notices_send_task.apply_async(
-                    connection=conn, queue=settings.NOTICE_TASK_QUEUE, retry=False
+                    connection=conn,
+                    queue=settings.NOTICE_TASK_QUEUE,
+                    retry=False,
+                    ignore_result=True,
                 )
         else:
-            notices_send_task.apply_async(queue=settings.NOTICE_TASK_QUEUE, retry=False)
+            notices_send_task.apply_async(
+                queue=settings.NOTICE_TASK_QUEUE, retry=False, ignore_result=True
+            )
     except Exception:
         logger.warning("notice nudge failed; the relay will send them", exc_info=True)
         return False

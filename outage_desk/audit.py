@@ -16,7 +16,7 @@ from .models import AUDIT_CHAINS, AuditChainHead, AuditEvent, User
 GENESIS_HASH = "0" * 64
 
 
-def _event_digest(
+def _event_text(
     *,
     prev_hash: str,
     created_at: str,
@@ -26,14 +26,18 @@ def _event_digest(
     object_id: str,
     data: Any,
 ) -> str:
-    payload = json.dumps(
+    """The canonical text an event's hash is taken over."""
+    return json.dumps(
         [prev_hash, created_at, actor_id, action, object_type, object_id, data],
         cls=DjangoJSONEncoder,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _event_digest(**fields: Any) -> str:
+    return hashlib.sha256(_event_text(**fields).encode()).hexdigest()
 
 
 def audit_chain_of(object_type: str, object_id: str) -> int:
@@ -100,7 +104,13 @@ def audit_event_build(
 def audit_event_seal(event: AuditEvent, *, prev_hash: str) -> None:
     """Link the event to its chain's newest hash, read under the head's lock."""
     event.prev_hash = prev_hash
-    event.hash = _event_digest(
+    event.hash = hashlib.sha256(audit_event_text(event, prev_hash).encode()).hexdigest()
+
+
+def audit_event_text(event: AuditEvent, prev_hash: str) -> str:
+    """The canonical text of an unsealed event's hash once it follows ``prev_hash``,
+    for a writer that hashes it where it reads the chain's head."""
+    return _event_text(
         prev_hash=prev_hash,
         created_at=event.created_at.isoformat(),
         actor_id=event.actor_id,

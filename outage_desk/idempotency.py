@@ -257,7 +257,7 @@ def _store(pk: int, response: Response) -> None:
         )
 
 
-def idempotency_answer_sql(
+def idempotency_record_for(
     *,
     user: User,
     key: str,
@@ -266,22 +266,18 @@ def idempotency_answer_sql(
     request_hash: str,
     status: int,
     body: Any,
-) -> tuple[str, list[Any]]:
-    """A statement keeping a write's answer under its key, for a write that runs it
-    in its own transaction (claim and answer in one); its one row says whether
-    the key was free. A concurrent holder of the key makes it wait for that
-    holder's commit, as a claim does; a taken key is left as it is.
-    """
-    table = IdempotencyRecord._meta.db_table  # the model's own name, not input
-    sql = (
-        f"WITH kept AS (INSERT INTO {table} "  # noqa: S608
-        "(user_id, key, method, path, request_hash, status_code, response_body,"
-        " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, now())"
-        " ON CONFLICT (user_id, key) DO NOTHING RETURNING 1)"
-        " SELECT EXISTS (SELECT 1 FROM kept)"
+) -> IdempotencyRecord:
+    """The unsaved record keeping a write's answer under its key, for a writer that
+    inserts it in the write's own transaction (claim and answer in one)."""
+    return IdempotencyRecord(
+        user=user,
+        key=key,
+        method=method,
+        path=path[:255],
+        request_hash=request_hash,
+        status_code=status,
+        response_body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
     )
-    answer = json.dumps(body, cls=DjangoJSONEncoder)
-    return sql, [user.pk, key, method, path[:255], request_hash, status, answer]
 
 
 # This transaction's commit does not wait for its log to reach the disk.

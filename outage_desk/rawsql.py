@@ -9,12 +9,17 @@ added field changes the SQL with the model.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
+import uuid
 import weakref
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from psycopg2.extras import Json
 
 M = TypeVar("M", bound=models.Model)
 
@@ -76,6 +81,63 @@ def insert_params(obj: models.Model, *, with_pk: bool = False) -> list[Any]:
         field.get_db_prep_save(field.pre_save(obj, True), connection)
         for field in insert_fields(type(obj), with_pk=with_pk)
     ]
+
+
+# Field types whose value ``get_db_prep_save`` hands PostgreSQL as it is (or only
+# wrapped for the driver): ``insert_json`` reads them straight from the instance.
+_AS_IS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "DateTimeField",
+        "DecimalField",
+        "ForeignKey",
+        "IntegerField",
+        "JSONField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+        "UUIDField",
+    }
+)
+
+
+@functools.cache
+def _json_fields(
+    model: type[models.Model], with_pk: bool
+) -> list[tuple[str, models.Field[Any, Any], bool]]:
+    return [
+        (field.column, field, field.get_internal_type() in _AS_IS)
+        for field in insert_fields(model, with_pk=with_pk)
+    ]
+
+
+def insert_json(obj: models.Model, *, with_pk: bool = False) -> dict[str, Any]:
+    """``insert_params`` by column, as JSON values PostgreSQL's
+    ``jsonb_populate_record`` reads back into the same column values: times in
+    full ISO form, decimals and UUIDs as their text, JSON columns as they are."""
+    out: dict[str, Any] = {}
+    for column, field, as_is in _json_fields(type(obj), with_pk):
+        value = field.pre_save(obj, True)
+        if not as_is:
+            value = field.get_db_prep_save(value, connection)
+        out[column] = json_value(value)
+    return out
+
+
+def json_value(value: Any) -> Any:
+    """A column's value as ``insert_json`` writes it."""
+    if isinstance(value, Json):
+        return value.adapted
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    return value
 
 
 # Statements prepared on each open PostgreSQL connection, by name; None after an

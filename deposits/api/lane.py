@@ -1,13 +1,14 @@
-"""The capture's fast lane: a new API deposit and its Idempotency-Key in one transaction.
+"""The capture's fast lane: a new API deposit and its Idempotency-Key in one database call.
 
 ``POST /api/v1/deposits/`` is what integrators and offline devices hammer when the
 core system is down. The full way (DRF's view with ``@idempotent``) commits the
 key's claim, runs the capture in its own transaction and commits the answer after
 it: three transactions, and DRF's request, negotiation, permission and response
 machinery around them. The lane takes a request only when it can give the answer
-the full way would give, and then writes the deposit, its notices, its audit event
-and the key's stored answer in the capture's one transaction (the answer rides in
-its last round trip: ``deposits.services.Rider``).
+the full way would give. It reads what the capture needs in one statement, checks
+it in Python as the full way does, and then writes the deposit, its notices, its
+audit event and the key's stored answer in one database call, which is its own
+transaction (``deposits.services.capture.deposit_capture_in_one_call``).
 
 It takes: PostgreSQL; a JSON body of string fields the create serializer accepts as
 they are (checked by the serializer's own fields), without those of
@@ -21,6 +22,7 @@ answers it: the lane never answers anything but a new deposit's 201.
 import functools
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +34,12 @@ from rest_framework.request import Request
 from rest_framework.utils import json
 from rest_framework.views import APIView
 
-from incidents.models import Incident
+from notifications.models import NoticeKind
+from notifications.services import (
+    NoticeLookups,
+    notice_lookups_parse,
+    notice_lookups_sql,
+)
 from outage_desk import rawsql
 from outage_desk.api.authentication import api_token_used
 from outage_desk.api.parsers import body_too_large
@@ -40,14 +47,18 @@ from outage_desk.idempotency import (
     HEADER,
     MAX_KEY_LENGTH,
     fingerprint,
-    idempotency_answer_sql,
+    idempotency_record_for,
 )
-from outage_desk.models import User
+from outage_desk.models import IdempotencyRecord, User
 from outage_desk.tokens import api_token_from_row, api_token_sql, token_hash
 
-from ..models import Customer, Deposit
+from ..models import ApprovalThreshold, Deposit
 from ..selectors import capture_lookups_from_row, capture_lookups_sql
-from ..services import RiderRefused, deposit_record
+from ..services.capture import (
+    capture_fields,
+    capture_fields_validate,
+    deposit_capture_in_one_call,
+)
 from .serializers import (
     DepositCreateSerializer,
     DepositSerializer,
@@ -114,12 +125,35 @@ def _within_limits(request: HttpRequest) -> bool:
 
 @functools.cache
 def _lookups_sql() -> str:
-    """The token with its user, branch and permissions, and the capture's incident
-    and customer: the lane's one statement before the capture (no row: no token)."""
+    """The lane's one statement before the capture (no row: no token): the token
+    with its user, branch and permissions, the incident and the customer; then
+    the new deposit's id, the branch's approval threshold in the currency and what
+    the deposit's notices are rendered from."""
     return (
-        f"SELECT * FROM ({api_token_sql()}) AS token"  # noqa: S608 (built SQL)
+        "SELECT *,"  # noqa: S608 (model names)
+        f" nextval(pg_get_serial_sequence('{Deposit._meta.db_table}', 'id')),"
+        f" (SELECT a.amount FROM {rawsql.table(ApprovalThreshold)} a"
+        "  WHERE a.branch_id = token.branch_id AND a.currency = %s),"
+        f" ({notice_lookups_sql(kind=NoticeKind.DEPOSIT_RECEIVED)})::text"
+        f" FROM ({api_token_sql()}) AS token"
         f" CROSS JOIN ({capture_lookups_sql()}) AS lookups"
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _notice_lookups(text: str) -> NoticeLookups:
+    """The notice lookups of the statement's text; the same text (templates and
+    endpoints unchanged) is parsed once."""
+    return notice_lookups_parse(
+        json.loads(text), kind=NoticeKind.DEPOSIT_RECEIVED, languages=_languages()
+    )
+
+
+@functools.cache
+def _languages() -> list[str]:
+    """Every language notices are written in: the statement reads the templates of
+    all, before it knows the customer's."""
+    return [code for code, _name in settings.LANGUAGES]
 
 
 def capture_lane(request: HttpRequest, view: APIView) -> HttpResponse | None:
@@ -169,7 +203,13 @@ def _authorised_capture(
     values: dict[str, Any],
 ) -> dict[str, Any] | None:
     """Token, permission, rate limit, incident; then the capture's answer."""
-    params = [token_hash(token_key), values["incident"], values["account"]]
+    params = [
+        values["currency"],
+        _languages(),
+        token_hash(token_key),
+        values["incident"],
+        values["account"],
+    ]
     with connection.cursor() as cursor:
         rawsql.execute(cursor, [(_lookups_sql(), params)])
         row = cursor.fetchone()
@@ -177,6 +217,7 @@ def _authorised_capture(
         return None
     token, at = api_token_from_row(row)
     incident, customer = capture_lookups_from_row(row, at)
+    pk, threshold, notice_lookups = row[-3:]
     user = token.user
     if not user.has_perm("deposits.add_deposit"):
         return None
@@ -188,9 +229,27 @@ def _authorised_capture(
         if not throttle.allow_request(cast(Request, request), view):
             return None
     setattr(request, COUNTED, True)
-    if incident is None:
+    if incident is None or user.branch is None:
         return None
-    return _capture(request, user, key, data, values, incident, customer)
+    arguments = capture_arguments(values)
+    del arguments["evidence"]  # none: files go the full way
+    try:
+        fields = capture_fields(
+            incident=incident, branch=user.branch, customer=customer, **arguments
+        )
+        capture_fields_validate(fields, recorded_by=user)
+    except ValidationError:  # the full way answers it
+        return None
+    return _capture(
+        request,
+        user,
+        key,
+        data,
+        fields,
+        pk=pk,
+        threshold=threshold,
+        lookups=_notice_lookups(notice_lookups),
+    )
 
 
 def _capture(
@@ -198,39 +257,30 @@ def _capture(
     user: User,
     key: str,
     data: dict[str, Any],
-    values: dict[str, Any],
-    incident: Incident,
-    customer: Customer | None,
+    fields: dict[str, Any],
+    **lookups: Any,
 ) -> dict[str, Any] | None:
-    """The new deposit's API shape, its answer kept under the key; None: nothing
-    was written."""
-    if user.branch is None:
-        return None
+    """The new deposit's API shape, its answer kept under the key in the capture's
+    one database call; None: nothing was written."""
     answer: dict[str, Any] = {}
-    request_hash = fingerprint("POST", request.path, data)
 
-    def keep_answer(deposit: Deposit) -> tuple[str, list[Any]]:
-        # Runs while the capture holds its branch's receipt counter: keep it short.
+    def keep(deposit: Deposit) -> IdempotencyRecord:
         answer.update(DepositSerializer(deposit).data)
-        return idempotency_answer_sql(
+        return idempotency_record_for(
             user=user,
             key=key,
             method="POST",
             path=request.path,
-            request_hash=request_hash,
+            request_hash=fingerprint("POST", request.path, data),
             status=201,
             body=answer,
         )
 
-    try:
-        deposit_record(
-            incident=incident,
-            branch=user.branch,
-            recorded_by=user,
-            customer=customer,
-            rider=keep_answer,
-            **capture_arguments(values),
-        )
-    except (RiderRefused, ValidationError):
+    deposit = deposit_capture_in_one_call(
+        fields=fields, recorded_by=user, keep=keep, **lookups
+    )
+    if deposit is None:
         return None
+    # The answer was built before the receipt number was known.
+    answer["receipt_number"] = deposit.receipt_number
     return answer

@@ -8,8 +8,6 @@ from .approvals import (
     deposit_reversal_request,
 )
 from .capture import (
-    Rider,
-    RiderRefused,
     deposit_conflict_record,
     deposit_insert,
     deposit_record,
@@ -20,8 +18,6 @@ from .capture import (
 )
 
 __all__ = [
-    "Rider",
-    "RiderRefused",
     "deposit_approve",
     "deposit_conflict_record",
     "deposit_conflict_resolve",

@@ -1,9 +1,12 @@
 """Writes for deposits. Every state change appends an audit event in its transaction."""
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -13,14 +16,23 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.db.models import Case, Q, Sum, Value, When
 from django.utils import timezone
 from psycopg2.errors import DeadlockDetected, SerializationFailure
 
 from incidents.models import Incident
-from notifications.models import Channel, NoticeKind
+from notifications.models import Channel, Notice, NoticeKind
+from notifications.rendering import SUBJECT_MAX_LENGTH, prints_verbatim
 from notifications.services import (
+    NoticeLookups,
     Recipient,
     notice_lookups_parse,
     notice_lookups_sql,
@@ -38,6 +50,7 @@ from outage_desk.audit import (
     audit_chain_of,
     audit_event_build,
     audit_event_seal,
+    audit_event_text,
     audit_head_lock_sql,
     audit_record,
 )
@@ -352,19 +365,6 @@ def deposit_event_publish(*, deposit: Deposit, event: str, fresh: bool = False) 
     webhook_event_publish(fresh=fresh, **_deposit_event(deposit, event=event))
 
 
-# A statement of the caller's and its parameters.
-Statement = tuple[str, list[Any]]
-# Given the new deposit (number, id and all), the caller's statement to run last in
-# the capture's last round trip; it returns one row whose first value says whether
-# the capture may commit. The API's fast lane keeps its Idempotency-Key answer so.
-Rider = Callable[[Deposit], Statement]
-
-
-class RiderRefused(Exception):
-    """A capture with a rider met a retry, a possible duplicate, or its rider said
-    no: nothing was written, and its caller takes the ordinary way."""
-
-
 def deposit_audit_data(deposit: Deposit) -> dict[str, Any]:
     return {
         "receipt_number": deposit.receipt_number,
@@ -387,7 +387,6 @@ def deposit_insert(
     evidence: Sequence[CheckedFile] = (),
     check_duplicates: bool = False,
     one_of_many: bool = False,
-    rider: Rider | None = None,
 ) -> tuple[Deposit, bool]:
     """Insert a validated deposit exactly once; the shared core of capture and import.
 
@@ -414,10 +413,7 @@ def deposit_insert(
             fields=fields,
             recorded_by=recorded_by,
             check_duplicates=check_duplicates,
-            rider=rider,
         )
-    if rider is not None:
-        raise ValueError("A rider needs the PostgreSQL capture of a single deposit.")
     branch = fields["branch"]
     status = _status_for(
         branch=branch, amount=fields["amount"], currency=fields["currency"]
@@ -477,7 +473,6 @@ def _deposit_insert_postgresql(
     fields: dict[str, Any],
     recorded_by: User,
     check_duplicates: bool,
-    rider: Rider | None = None,
 ) -> tuple[Deposit, bool]:
     """``deposit_insert`` for a capture on PostgreSQL: the same steps in three round
     trips of SQL built once, no ORM query on the way.
@@ -490,7 +485,7 @@ def _deposit_insert_postgresql(
     3. the deposit, its notice and webhook rows with their refs, the audit event
        and the moved head.
     A replay, a conflict or a possible duplicate leaves by the ORM as before,
-    before anything is written (with a rider: raises RiderRefused instead).
+    before anything is written.
     """
     branch, customer = fields["branch"], fields["customer"]
     recipients = deposit_notice_recipients(customer)
@@ -521,8 +516,6 @@ def _deposit_insert_postgresql(
             ],
         )
         same_uuid, duplicates, threshold, pk, lookups = cursor.fetchone()
-    if rider is not None and (same_uuid or duplicates):
-        raise RiderRefused()
     if same_uuid:
         existing = Deposit.objects.get(pk=same_uuid[0])
         return _replay_or_conflict(existing, _submitted(fields)), False
@@ -549,20 +542,7 @@ def _deposit_insert_postgresql(
         )
         number, prev_hash = cursor.fetchone()
     deposit.receipt_number = receipt_number_format(branch=branch, number=number)
-    notices: dict[str, Any] = {}
-    notice = _deposit_notice(deposit, event="received")
-    if notice:
-        notices |= notices_prepare(
-            kind=NoticeKind.DEPOSIT_RECEIVED, lookups=found, **notice
-        )
-    webhook = _deposit_event(deposit, event=NoticeKind.EVENT_DEPOSIT_RECORDED)
-    notices |= notices_prepare(
-        kind=webhook.pop("event"),
-        recipients=[],
-        context=webhook.pop("data"),
-        lookups=found,
-        **webhook,
-    )
+    notices = _capture_notices(deposit, found)
     event = audit_event_build(
         action="deposit.recorded",
         obj=deposit,
@@ -575,17 +555,171 @@ def _deposit_insert_postgresql(
     if notices:
         statements.append(notices_insert_sql(notices.values()))
     statements.append(audit_append_sql(event))
-    if rider is not None:
-        statements.append(rider(deposit))
     with connection.cursor() as cursor:
         rawsql.execute(cursor, statements)
-        if rider is not None and not cursor.fetchone()[0]:
-            raise RiderRefused()
     if notices:
         notices_written()
     deposit._state.adding = False
     deposit._state.db = connection.alias
     return deposit, True
+
+
+def _capture_notices(deposit: Deposit, lookups: NoticeLookups) -> dict[str, Notice]:
+    """A new deposit's notice rows, rendered: its customer's and the webhooks'."""
+    notices: dict[str, Notice] = {}
+    notice = _deposit_notice(deposit, event="received")
+    if notice:
+        notices |= notices_prepare(
+            kind=NoticeKind.DEPOSIT_RECEIVED, lookups=lookups, **notice
+        )
+    webhook = _deposit_event(deposit, event=NoticeKind.EVENT_DEPOSIT_RECORDED)
+    notices |= notices_prepare(
+        kind=webhook.pop("event"),
+        recipients=[],
+        context=webhook.pop("data"),
+        lookups=lookups,
+        **webhook,
+    )
+    return notices
+
+
+# A branch code that JSON, HTML escaping and the subject's whitespace folding all
+# print as it is, so a receipt number can replace its sentinel in rendered text.
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9_-]+")
+# The Idempotency-Key was taken while the one call ran (see migration 0010).
+_KEY_TAKEN = "ODK01"
+_ONE_CALL_SQL = (
+    "SELECT deposits_capture_in_one_call("
+    "%s::bigint[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _receipt_verbatim(notice: Notice) -> bool:
+    """Whether the notice shows its receipt number only as given, so the number can
+    replace its sentinel after rendering; a webhook's body is JSON of the context."""
+    if notice.channel == Channel.WEBHOOK:
+        return True
+    version = notice.template_version
+    return (
+        version is not None
+        and len(notice.subject) < SUBJECT_MAX_LENGTH  # not cut short
+        and prints_verbatim(version.subject, "receipt_number", html=False)
+        and prints_verbatim(version.body_text, "receipt_number", html=False)
+        and prints_verbatim(version.body_html, "receipt_number", html=True)
+    )
+
+
+def deposit_capture_in_one_call(
+    *,
+    fields: dict[str, Any],
+    recorded_by: User,
+    pk: int,
+    threshold: Decimal | None,
+    lookups: NoticeLookups,
+    keep: Callable[[Deposit], models.Model],
+) -> Deposit | None:
+    """Write a new, validated deposit in one database call; None: nothing was written
+    and the caller takes the ordinary way (``deposit_record``).
+
+    The API lane's capture: ``pk`` (taken from the deposit id sequence),
+    ``threshold`` (the branch's approval threshold in the currency) and ``lookups``
+    (notice templates and webhook endpoints) were read in the caller's statement;
+    ``keep`` gives the row that keeps the request's answer (its Idempotency-Key
+    record), written in the same call.
+
+    The rows are built here as ``_deposit_insert_postgresql`` builds them, with
+    sentinels where the receipt number and the audit chain's newest hash go; the
+    database function (deposits migration 0010) takes the locks, makes the same
+    checks, takes the number and the head, puts them in and hashes the audit
+    event. A taken UUID or key, a possible duplicate, a branch code or a notice
+    template that would not print the number as it is: None, nothing written.
+    """
+    branch = fields["branch"]
+    if connection.vendor != "postgresql" or not _PLAIN_CODE.fullmatch(branch.code):
+        return None
+    mark = uuid.uuid4().hex
+    receipt_mark, prev_mark = f"receipt{mark}", f"prevhash{mark}"
+    status = Deposit.Status.PROVISIONAL
+    if threshold is not None and fields["amount"] > threshold:
+        status = Deposit.Status.PENDING_APPROVAL
+    hold = offline_hold(fields=fields, recorded_by=recorded_by)
+    if hold:
+        status = Deposit.Status.PENDING_APPROVAL
+    deposit = Deposit(
+        pk=pk,
+        **fields,
+        recorded_by=recorded_by,
+        status=status,
+        hold_reason=hold,
+        receipt_number=receipt_mark,
+    )
+    notices = _capture_notices(deposit, lookups)
+    if not all(_receipt_verbatim(notice) for notice in notices.values()):
+        return None
+    event = audit_event_build(
+        action="deposit.recorded",
+        obj=deposit,
+        actor=recorded_by,
+        data=deposit_audit_data(deposit),
+    )
+    event.prev_hash, event.hash = prev_mark, ""  # the function's to fill in
+    rows = {
+        "deposit": rawsql.insert_json(deposit, with_pk=True),
+        "notices": [rawsql.insert_json(notice) for notice in notices.values()],
+        "refs": [
+            {"key": notice.dedupe_key, "ref": ref}
+            for notice in notices.values()
+            for ref in notice.subject_refs
+        ],
+        "audit": rawsql.insert_json(event),
+        "answer": rawsql.insert_json(keep(deposit)),
+    }
+    window = fields["received_at"]
+    params = [
+        _capture_lock_keys(fields, recorded_by, check_duplicates=True),
+        fields["client_uuid"],
+        branch.pk,
+        branch.code,
+        fields["account"],
+        fields["amount"],
+        fields["currency"],
+        window - DUPLICATE_WINDOW,
+        window + DUPLICATE_WINDOW,
+        fields["reference"],
+        audit_chain_of(event.object_type, event.object_id),
+        GENESIS_HASH,
+        receipt_mark,
+        prev_mark,
+        json.dumps(rows),
+        audit_event_text(event, prev_mark),
+    ]
+    try:
+        receipt = _one_call(params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) == _KEY_TAKEN:
+            return None
+        raise
+    if receipt is None:
+        return None
+    deposit.receipt_number = receipt
+    deposit._state.adding = False
+    deposit._state.db = connection.alias
+    if notices:
+        notices_written()
+    return deposit
+
+
+def _one_call(params: list[Any]) -> str | None:
+    """Run the function: in autocommit it is its own transaction, committed in its
+    one round trip; inside a caller's transaction (a test's), in a savepoint, so a
+    refusal rolls back only the call."""
+    with (
+        transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    ):
+        with connection.cursor() as cursor:
+            rawsql.execute(cursor, [(_ONE_CALL_SQL, params)])
+            (receipt,) = cursor.fetchone()
+    return receipt
 
 
 @functools.cache
@@ -806,6 +940,61 @@ def evidence_store(
     )
 
 
+def capture_fields(
+    *,
+    incident: Incident,
+    branch: Branch,
+    client_uuid: uuid.UUID | str,
+    channel: str,
+    account: str,
+    payer_name: str,
+    amount: Decimal,
+    currency: str,
+    received_at: dt.datetime,
+    source: str,
+    reference: str = "",
+    note: str = "",
+    customer: Customer | None = None,
+    device_time: dt.datetime | None = None,
+    duplicate_reason: str = "",
+) -> dict[str, Any]:
+    """A capture's fields as it writes them: the UUID parsed, text trimmed, a blank
+    account taken from the customer."""
+    return {
+        "client_uuid": uuid_parse(client_uuid),
+        "incident": incident,
+        "branch": branch,
+        "channel": channel,
+        "customer": customer,
+        "account": account.strip() or (customer.account if customer else ""),
+        "payer_name": payer_name.strip(),
+        "amount": amount,
+        "currency": currency,
+        "received_at": received_at,
+        "reference": reference.strip(),
+        "note": note.strip(),
+        "source": source,
+        "device_time": device_time,
+        "duplicate_reason": duplicate_reason.strip(),
+    }
+
+
+def capture_fields_validate(fields: dict[str, Any], *, recorded_by: User) -> None:
+    """``deposit_validate`` of ``capture_fields``."""
+    deposit_validate(
+        incident=fields["incident"],
+        branch=fields["branch"],
+        recorded_by=recorded_by,
+        channel=fields["channel"],
+        account=fields["account"],
+        payer_name=fields["payer_name"],
+        amount=fields["amount"],
+        currency=fields["currency"],
+        received_at=fields["received_at"],
+        customer=fields["customer"],
+    )
+
+
 def deposit_record(
     *,
     incident: Incident,
@@ -826,38 +1015,35 @@ def deposit_record(
     duplicate_reason: str = "",
     receipt_number: str | None = None,
     evidence: Sequence[UploadedFile] = (),
-    rider: Rider | None = None,
 ) -> tuple[Deposit, bool]:
     """Record a deposit exactly once by its client UUID; returns (deposit, created).
 
     The same UUID with the same content returns the first deposit; with other
     content it raises DepositConflictError after keeping the attempt for review.
-    ``rider``: see ``Rider``; a capture with a rider only ever inserts.
     """
-    fields: dict[str, Any] = {
-        "client_uuid": uuid_parse(client_uuid),
-        "incident": incident,
-        "branch": branch,
-        "channel": channel,
-        "customer": customer,
-        "account": account.strip() or (customer.account if customer else ""),
-        "payer_name": payer_name.strip(),
-        "amount": amount,
-        "currency": currency,
-        "received_at": received_at,
-        "reference": reference.strip(),
-        "note": note.strip(),
-        "source": source,
-        "device_time": device_time,
-        "duplicate_reason": duplicate_reason.strip(),
-    }
+    fields = capture_fields(
+        incident=incident,
+        branch=branch,
+        client_uuid=client_uuid,
+        channel=channel,
+        account=account,
+        payer_name=payer_name,
+        amount=amount,
+        currency=currency,
+        received_at=received_at,
+        source=source,
+        reference=reference,
+        note=note,
+        customer=customer,
+        device_time=device_time,
+        duplicate_reason=duplicate_reason,
+    )
     try:
         return _deposit_record_retrying(
             fields=fields,
             recorded_by=recorded_by,
             receipt_number=receipt_number,
             evidence=evidence,
-            rider=rider,
         )
     except DepositConflictError as exc:
         # The refused attempt is kept in its own transaction, after the failed one.
@@ -900,25 +1086,11 @@ def _deposit_record(
     recorded_by: User,
     receipt_number: str | None,
     evidence: Sequence[UploadedFile],
-    rider: Rider | None,
 ) -> tuple[Deposit, bool]:
     try:
-        deposit_validate(
-            incident=fields["incident"],
-            branch=fields["branch"],
-            recorded_by=recorded_by,
-            channel=fields["channel"],
-            account=fields["account"],
-            payer_name=fields["payer_name"],
-            amount=fields["amount"],
-            currency=fields["currency"],
-            received_at=fields["received_at"],
-            customer=fields["customer"],
-        )
+        capture_fields_validate(fields, recorded_by=recorded_by)
         checked = evidence_check(evidence)
     except ValidationError:
-        if rider is not None:  # its caller answers refusals and retries itself
-            raise
         # A retry of a deposit already saved gets its receipt back whatever changed
         # since (a reload after the capture window closed); deposit_insert answers
         # the retries of valid submissions.
@@ -932,7 +1104,6 @@ def _deposit_record(
         receipt_number=receipt_number,
         evidence=checked,
         check_duplicates=not fields["duplicate_reason"],
-        rider=rider,
     )
 
 

@@ -14,7 +14,6 @@ from rest_framework.test import APIClient
 
 import deposits.api.lane as lane
 from deposits.models import Deposit
-from deposits.services import RiderRefused, deposit_record
 from notifications.models import Notice
 from outage_desk.idempotency import fingerprint
 from outage_desk.models import AuditEvent, IdempotencyRecord
@@ -22,7 +21,6 @@ from outage_desk.roles import Role
 from outage_desk.tokens import api_token_create
 from tests.factories import UserFactory
 
-from .conftest import capture_kwargs
 from .helpers import row_counts, run_in_threads, token_client
 
 pytestmark = pytest.mark.skipif(
@@ -121,13 +119,14 @@ def test_the_lane_keeps_the_keys_answer_in_the_captures_transaction(
     with CaptureQueriesContext(connection) as queries:
         response = post(api, body, key="k-1")
 
-    # then: token, incident and customer in one statement, then the capture's three
-    # round trips; no claim committed before it, no answer stored after it
+    # then: token, incident, customer and what the notices need in one statement,
+    # then the capture in one call; no claim committed before it, no answer stored
+    # after it
     assert taken == [True, True]
     statements = [
         q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]
     ]  # the test's transaction makes the capture's a savepoint
-    assert len(statements) == 4
+    assert len(statements) == 2
     record = IdempotencyRecord.objects.get(key="k-1")
     assert record.status_code == 201
     assert record.response_body == response.json()
@@ -297,43 +296,6 @@ def test_twenty_concurrent_posts_of_one_key_write_one_deposit(incident, clerk):
     assert IdempotencyRecord.objects.get().response_body["id"] == deposit.pk
     assert AuditEvent.objects.count() == audit_before + 1
     assert row_counts()["receipt_counters"] == 1
-
-
-@pytest.mark.django_db
-def test_a_rider_that_says_no_leaves_nothing_written(incident, branch, clerk, customer):
-    # given
-    kwargs = capture_kwargs(
-        incident=incident, branch=branch, recorded_by=clerk, customer=customer
-    )
-    before = row_counts()
-
-    # when
-    with pytest.raises(RiderRefused):
-        deposit_record(**kwargs, rider=lambda deposit: ("SELECT false", []))
-
-    # then
-    assert row_counts() == before
-
-
-@pytest.mark.django_db
-def test_a_rider_meeting_a_retry_refuses_before_writing(
-    incident, branch, clerk, customer
-):
-    # given
-    kwargs = capture_kwargs(
-        incident=incident, branch=branch, recorded_by=clerk, customer=customer
-    )
-    deposit_record(**kwargs)
-    before = row_counts()
-    asked = []
-
-    # when
-    with pytest.raises(RiderRefused):
-        deposit_record(**kwargs, rider=lambda deposit: asked.append(deposit))
-
-    # then
-    assert asked == []
-    assert row_counts() == before
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """Hand-written hot-path SQL: prepared once per connection, rows as model instances."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -120,3 +121,79 @@ def test_the_deposit_serializers_answer_as_before(db):
         }
     )
     assert created.is_valid(), created.errors
+
+
+@on_postgresql
+def test_insert_json_is_what_the_orm_writes_read_back_by_postgresql(db, monkeypatch):
+    # given: rows of every model the one-call capture writes, with every kind of
+    # value; the clock stands still (auto_now_add sets the time on each read)
+    at = dt.datetime(2026, 11, 23, 4, 5, 6, 789012, tzinfo=dt.UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: at)
+    from notifications.models import Notice
+    from outage_desk.audit import audit_event_build
+    from outage_desk.idempotency import idempotency_record_for
+
+    deposit = DepositFactory(note='ünïcode "quoted" \\ back', amount=Decimal("10.5"))
+    objects = [
+        (deposit, True),
+        (
+            Notice(
+                kind="deposit_received",
+                channel="email",
+                recipient="a@example.com",
+                dedupe_key="k",
+                context={"n": 1, "t": "ü"},
+                subject_refs=["deposit:1"],
+            ),
+            False,
+        ),
+        (audit_event_build(action="x", obj=deposit, data={"a": "1"}), False),
+        (
+            idempotency_record_for(
+                user=deposit.recorded_by,
+                key="k",
+                method="POST",
+                path="/p/",
+                request_hash="h",
+                status=201,
+                body={"id": 1},
+            ),
+            False,
+        ),
+    ]
+    for obj, with_pk in objects:
+        model = type(obj)
+        # then: the same values as insert_params, and PostgreSQL reads them back
+        # into the same column values as the ORM's parameters give
+        params = rawsql.insert_params(obj, with_pk=with_pk)
+        fields = rawsql.insert_fields(model, with_pk=with_pk)
+        row = rawsql.insert_json(obj, with_pk=with_pk)
+        assert row == {
+            f.column: rawsql.json_value(p) for f, p in zip(fields, params, strict=True)
+        }
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT ROW({columns})::text FROM jsonb_populate_record("  # noqa: S608
+                f"NULL::{table}, %s::jsonb)",
+                [json.dumps(row)],
+            )
+            (from_json,) = cursor.fetchone()
+            marks = ", ".join(
+                f"%s::{t}" for t in column_types(table, [f.column for f in fields])
+            )
+            cursor.execute(f"SELECT ROW({marks})::text", params)
+            (from_params,) = cursor.fetchone()
+        assert from_json == from_params, model
+
+
+def column_types(table: str, columns: list[str]) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0",
+            [table],
+        )
+        types = dict(cursor.fetchall())
+    return [types[c] for c in columns]
