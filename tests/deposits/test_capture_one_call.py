@@ -405,3 +405,26 @@ def test_any_text_reaches_the_rows_and_the_hash_as_python_writes_it(
     )
     assert email.context["payer_name"] == payer.strip()
     assert audit_verify()[1] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_taken_key_rolls_the_whole_call_back(
+    incident, branch, clerk, customer
+):
+    # given: the lane's call runs in autocommit, as under gunicorn
+    assert not connection.in_atomic_block
+    one_call(fields_for(incident, branch, customer), clerk, key="taken")
+    before = counts()
+
+    # when
+    deposit = one_call(
+        fields_for(incident, branch, customer, amount=Decimal("3.00")),
+        clerk,
+        key="taken",
+    )
+
+    # then: the deposit, notices, audit event and counter of the call are gone
+    assert deposit is None
+    assert counts() == before
+    assert ReceiptCounter.objects.get(branch=branch).last_number == 1
+    assert audit_verify()[1] is None
