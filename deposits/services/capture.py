@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -522,15 +522,7 @@ def _deposit_insert_postgresql(
     if duplicates:
         candidates = Deposit.objects.filter(pk__in=duplicates).order_by("received_at")
         raise DuplicateSuspectedError(candidates=list(candidates))
-    status = Deposit.Status.PROVISIONAL
-    if threshold is not None and fields["amount"] > threshold:
-        status = Deposit.Status.PENDING_APPROVAL
-    hold = offline_hold(fields=fields, recorded_by=recorded_by)
-    if hold:
-        status = Deposit.Status.PENDING_APPROVAL
-    deposit = Deposit(
-        pk=pk, **fields, recorded_by=recorded_by, status=status, hold_reason=hold
-    )
+    deposit = _new_deposit(fields, recorded_by, pk=pk, threshold=threshold)
     chain = audit_chain_of(Deposit._meta.label_lower, str(pk))
     found = notice_lookups_parse(
         lookups, kind=NoticeKind.DEPOSIT_RECEIVED, languages=languages
@@ -562,6 +554,26 @@ def _deposit_insert_postgresql(
     deposit._state.adding = False
     deposit._state.db = connection.alias
     return deposit, True
+
+
+def _new_deposit(
+    fields: dict[str, Any],
+    recorded_by: User,
+    *,
+    pk: int,
+    threshold: Decimal | None,
+) -> Deposit:
+    """The unsaved deposit of a capture, its status from the branch's approval
+    threshold (``threshold``) and its offline limits."""
+    status = Deposit.Status.PROVISIONAL
+    if threshold is not None and fields["amount"] > threshold:
+        status = Deposit.Status.PENDING_APPROVAL
+    hold = offline_hold(fields=fields, recorded_by=recorded_by)
+    if hold:
+        status = Deposit.Status.PENDING_APPROVAL
+    return Deposit(
+        pk=pk, **fields, recorded_by=recorded_by, status=status, hold_reason=hold
+    )
 
 
 def _capture_notices(deposit: Deposit, lookups: NoticeLookups) -> dict[str, Notice]:
@@ -639,20 +651,8 @@ def deposit_capture_in_one_call(
         return None
     mark = uuid.uuid4().hex
     receipt_mark, prev_mark = f"receipt{mark}", f"prevhash{mark}"
-    status = Deposit.Status.PROVISIONAL
-    if threshold is not None and fields["amount"] > threshold:
-        status = Deposit.Status.PENDING_APPROVAL
-    hold = offline_hold(fields=fields, recorded_by=recorded_by)
-    if hold:
-        status = Deposit.Status.PENDING_APPROVAL
-    deposit = Deposit(
-        pk=pk,
-        **fields,
-        recorded_by=recorded_by,
-        status=status,
-        hold_reason=hold,
-        receipt_number=receipt_mark,
-    )
+    deposit = _new_deposit(fields, recorded_by, pk=pk, threshold=threshold)
+    deposit.receipt_number = receipt_mark
     notices = _capture_notices(deposit, lookups)
     if not all(_receipt_verbatim(notice) for notice in notices.values()):
         return None
@@ -940,42 +940,46 @@ def evidence_store(
     )
 
 
-def capture_fields(
-    *,
-    incident: Incident,
-    branch: Branch,
-    client_uuid: uuid.UUID | str,
-    channel: str,
-    account: str,
-    payer_name: str,
-    amount: Decimal,
-    currency: str,
-    received_at: dt.datetime,
-    source: str,
-    reference: str = "",
-    note: str = "",
-    customer: Customer | None = None,
-    device_time: dt.datetime | None = None,
-    duplicate_reason: str = "",
-) -> dict[str, Any]:
+class CaptureArguments(TypedDict, total=False):
+    """What a capture is given: ``capture_fields``' and ``deposit_record``'s arguments."""
+
+    incident: Required[Incident]
+    branch: Required[Branch]
+    client_uuid: Required[uuid.UUID | str]
+    channel: Required[str]
+    account: Required[str]
+    payer_name: Required[str]
+    amount: Required[Decimal]
+    currency: Required[str]
+    received_at: Required[dt.datetime]
+    source: Required[str]
+    reference: str
+    note: str
+    customer: Customer | None
+    device_time: dt.datetime | None
+    duplicate_reason: str
+
+
+def capture_fields(**capture: Unpack[CaptureArguments]) -> dict[str, Any]:
     """A capture's fields as it writes them: the UUID parsed, text trimmed, a blank
     account taken from the customer."""
+    customer = capture.get("customer")
     return {
-        "client_uuid": uuid_parse(client_uuid),
-        "incident": incident,
-        "branch": branch,
-        "channel": channel,
+        "client_uuid": uuid_parse(capture["client_uuid"]),
+        "incident": capture["incident"],
+        "branch": capture["branch"],
+        "channel": capture["channel"],
         "customer": customer,
-        "account": account.strip() or (customer.account if customer else ""),
-        "payer_name": payer_name.strip(),
-        "amount": amount,
-        "currency": currency,
-        "received_at": received_at,
-        "reference": reference.strip(),
-        "note": note.strip(),
-        "source": source,
-        "device_time": device_time,
-        "duplicate_reason": duplicate_reason.strip(),
+        "account": capture["account"].strip() or (customer.account if customer else ""),
+        "payer_name": capture["payer_name"].strip(),
+        "amount": capture["amount"],
+        "currency": capture["currency"],
+        "received_at": capture["received_at"],
+        "reference": capture.get("reference", "").strip(),
+        "note": capture.get("note", "").strip(),
+        "source": capture["source"],
+        "device_time": capture.get("device_time"),
+        "duplicate_reason": capture.get("duplicate_reason", "").strip(),
     }
 
 
@@ -997,47 +1001,17 @@ def capture_fields_validate(fields: dict[str, Any], *, recorded_by: User) -> Non
 
 def deposit_record(
     *,
-    incident: Incident,
-    branch: Branch,
     recorded_by: User,
-    client_uuid: uuid.UUID | str,
-    channel: str,
-    account: str,
-    payer_name: str,
-    amount: Decimal,
-    currency: str,
-    received_at: dt.datetime,
-    source: str,
-    reference: str = "",
-    note: str = "",
-    customer: Customer | None = None,
-    device_time: dt.datetime | None = None,
-    duplicate_reason: str = "",
     receipt_number: str | None = None,
     evidence: Sequence[UploadedFile] = (),
+    **capture: Unpack[CaptureArguments],
 ) -> tuple[Deposit, bool]:
     """Record a deposit exactly once by its client UUID; returns (deposit, created).
 
     The same UUID with the same content returns the first deposit; with other
     content it raises DepositConflictError after keeping the attempt for review.
     """
-    fields = capture_fields(
-        incident=incident,
-        branch=branch,
-        client_uuid=client_uuid,
-        channel=channel,
-        account=account,
-        payer_name=payer_name,
-        amount=amount,
-        currency=currency,
-        received_at=received_at,
-        source=source,
-        reference=reference,
-        note=note,
-        customer=customer,
-        device_time=device_time,
-        duplicate_reason=duplicate_reason,
-    )
+    fields = capture_fields(**capture)
     try:
         return _deposit_record_retrying(
             fields=fields,
