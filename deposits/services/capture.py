@@ -695,6 +695,8 @@ def deposit_capture_in_one_call(
     ]
     try:
         receipt = _one_call(params)
+    except IntegrityError:  # a row another way wrote meanwhile: nothing of this call
+        return None
     except DatabaseError as exc:
         if getattr(exc.__cause__, "pgcode", None) == _KEY_TAKEN:
             return None

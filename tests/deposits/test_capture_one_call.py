@@ -428,3 +428,32 @@ def test_outside_a_transaction_a_taken_key_rolls_the_whole_call_back(
     assert counts() == before
     assert ReceiptCounter.objects.get(branch=branch).last_number == 1
     assert audit_verify()[1] is None
+
+
+def test_a_constraint_the_call_meets_rolls_it_back_and_leaves_it_to_the_full_way(
+    incident, branch, clerk
+):
+    # given: a deposit holding the number the counter gives next (written around
+    # the counter, as no way of the app does)
+    Deposit.objects.create(
+        client_uuid=uuid.uuid4(),
+        incident=incident,
+        branch=branch,
+        receipt_number="HQ-000001",
+        channel=Deposit.Channel.CASH,
+        account="GB55555555",
+        payer_name="Someone",
+        amount=Decimal("1.00"),
+        currency="GBP",
+        received_at=timezone.now(),
+        recorded_by=clerk,
+        source=Deposit.Source.API,
+    )
+    before = counts()
+
+    # when
+    deposit = one_call(fields_for(incident, branch), clerk)
+
+    # then
+    assert deposit is None
+    assert counts() == before
