@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Required, TypedDict, Unpack
 
+import psycopg2.errorcodes
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -600,6 +601,7 @@ def _capture_notices(deposit: Deposit, lookups: NoticeLookups) -> dict[str, Noti
 _PLAIN_CODE = re.compile(r"[A-Za-z0-9_-]+")
 # The Idempotency-Key was taken while the one call ran (see migration 0010).
 _KEY_TAKEN = "ODK01"
+_UNIQUE_VIOLATION = psycopg2.errorcodes.UNIQUE_VIOLATION
 _ONE_CALL_SQL = (
     "SELECT deposits_capture_in_one_call("
     "%s::bigint[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -695,10 +697,14 @@ def deposit_capture_in_one_call(
     ]
     try:
         receipt = _one_call(params)
-    except IntegrityError:  # a row another way wrote meanwhile: nothing of this call
-        return None
     except DatabaseError as exc:
-        if getattr(exc.__cause__, "pgcode", None) == _KEY_TAKEN:
+        # Rolled back whole: a key taken meanwhile, or a unique row another way
+        # wrote meanwhile; the ordinary way answers. Anything else (a row the
+        # function cannot write) is a fault, never a quiet detour.
+        code = getattr(exc.__cause__, "pgcode", None)
+        if code == _UNIQUE_VIOLATION:
+            logger.warning("one-call capture met a unique row; taking the full way")
+        if code in (_KEY_TAKEN, _UNIQUE_VIOLATION):
             return None
         raise
     if receipt is None:

@@ -457,3 +457,29 @@ def test_a_constraint_the_call_meets_rolls_it_back_and_leaves_it_to_the_full_way
     # then
     assert deposit is None
     assert counts() == before
+
+
+def test_a_row_the_function_cannot_write_is_a_fault_not_a_detour(
+    monkeypatch, incident, branch, clerk
+):
+    # given: the deposit's row goes without its payer (NOT NULL), as a model
+    # change the rows were not built for would send it
+    from django.db import IntegrityError
+
+    from outage_desk import rawsql
+
+    real = rawsql.insert_json
+
+    def without_payer(obj, **kwargs):
+        row = real(obj, **kwargs)
+        if isinstance(obj, Deposit):
+            row.pop("payer_name")
+        return row
+
+    monkeypatch.setattr(rawsql, "insert_json", without_payer)
+    before = counts()
+
+    # when / then
+    with pytest.raises(IntegrityError):
+        one_call(fields_for(incident, branch), clerk)
+    assert counts() == before
