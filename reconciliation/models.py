@@ -1,9 +1,14 @@
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outage_desk.money import MONEY_DIGITS, MONEY_PLACES
+
+if TYPE_CHECKING:
+    from .export import StoredOutcome
 
 
 class RecordFormat(models.TextChoices):
@@ -207,6 +212,11 @@ class ReconciliationRun(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Not a field: the outcome as the process that stored it holds it, set by
+    # ``services.run_execute`` on the instance it returns (``run_export`` writes
+    # from it without reading the rows back).
+    stored_outcome: "StoredOutcome | None" = None
 
     class Meta:
         ordering = ["-started_at", "-pk"]

@@ -30,6 +30,7 @@ from outage_desk.audit import audit_record
 from outage_desk.models import User
 
 from . import engine
+from .export import StoredOutcome
 from .models import (
     Discrepancy,
     ImportProfile,
@@ -414,7 +415,7 @@ def _run_store(
     if run.dry_run:
         counts.update(_changes(run, result))
     else:
-        outcome_store(
+        match_ids, discrepancy_ids = outcome_store(
             run=run,
             matches=result.matches,
             discrepancies=result.discrepancies,
@@ -422,6 +423,14 @@ def _run_store(
                 frozenset(m.id for m in plan.manual),
                 frozenset(s.id for s in plan.system),
             ),
+        )
+        run.stored_outcome = StoredOutcome(
+            match_ids,
+            result.matches,
+            discrepancy_ids,
+            result.discrepancies,
+            plan.manual,
+            plan.system,
         )
         from .resolutions import cases_open  # finance's work items
 

@@ -44,20 +44,19 @@ def outcome_store(
     matches: Sequence[engine.MatchResult],
     discrepancies: Sequence[engine.DiscrepancyResult],
     read: tuple[Set[int], Set[int]] = (frozenset(), frozenset()),
-) -> None:
+) -> tuple[list[int], list[int]]:
     """Store a run's matches and discrepancies with their links (no per-row queries).
 
     ``read``: the deposit and record ids this run read from its incident (see
-    ``outcome_items_verify``).
+    ``outcome_items_verify``). Returns the ids the matches and the discrepancies
+    were stored under, in the order given.
     """
     outcome_items_verify(
         run=run, matches=matches, discrepancies=discrepancies, read=read
     )
     if connection.vendor == "postgresql":
-        _store_postgres(run, matches, discrepancies)
-    else:
-        _matches_store(run, matches)
-        _discrepancies_store(run, discrepancies)
+        return _store_postgres(run, matches, discrepancies)
+    return _matches_store(run, matches), _discrepancies_store(run, discrepancies)
 
 
 def outcome_items_verify(
@@ -180,8 +179,8 @@ def _store_postgres(
     run: ReconciliationRun,
     matches: Sequence[engine.MatchResult],
     discrepancies: Sequence[engine.DiscrepancyResult],
-) -> None:
-    ids = ids_reserve(Match, len(matches))
+) -> tuple[list[int], list[int]]:
+    match_ids = ids = ids_reserve(Match, len(matches))
     copy_rows(
         Match._meta.db_table,
         [
@@ -262,12 +261,14 @@ def _store_postgres(
         ["discrepancy_id", "systemrecord_id"],
         ((pk, i) for pk, d in found for i in d.system_ids),
     )
+    return match_ids, ids
 
 
 def _matches_store(
     run: ReconciliationRun, matches: Iterable[engine.MatchResult]
-) -> None:
+) -> list[int]:
     items = list(matches)
+    stored: list[int] = []
     for start in range(0, len(items), BULK):
         chunk = items[start : start + BULK]
         rows = Match.objects.bulk_create(
@@ -284,6 +285,7 @@ def _matches_store(
                 for m in chunk
             ]
         )
+        stored += [row.pk for row in rows]
         MatchDeposit.objects.bulk_create(
             [
                 MatchDeposit(match=row, deposit_id=i)
@@ -298,12 +300,14 @@ def _matches_store(
                 for i in m.system_ids
             ]
         )
+    return stored
 
 
 def _discrepancies_store(
     run: ReconciliationRun, items: Iterable[engine.DiscrepancyResult]
-) -> None:
+) -> list[int]:
     found = list(items)
+    stored: list[int] = []
     d_through = Discrepancy.deposits.through
     r_through = Discrepancy.records.through
     for start in range(0, len(found), BULK):
@@ -322,6 +326,7 @@ def _discrepancies_store(
                 for d in chunk
             ]
         )
+        stored += [row.pk for row in rows]
         d_through.objects.bulk_create(
             [
                 d_through(discrepancy_id=row.pk, deposit_id=i)
@@ -336,3 +341,4 @@ def _discrepancies_store(
                 for i in d.system_ids
             ]
         )
+    return stored

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -11,11 +12,14 @@ from django.core.management import call_command
 from deposits.models import Deposit
 from notifications.models import Notice
 from outage_desk.models import AuditEvent
+from reconciliation import export
+from reconciliation.export import run_export
 from reconciliation.loading import records_import
 from reconciliation.models import (
     Discrepancy,
     Match,
     MatchDeposit,
+    MatchSettings,
     ReconciliationRun,
     RejectedPair,
 )
@@ -195,6 +199,83 @@ def test_the_export_has_one_row_per_outcome_in_the_design_columns(
         ["discrepancy", "missing_in_system", "'=R-3", "", "70.00", "", "", "", "open"],
         ["discrepancy", "missing_manual", "", "TX-5", "", "12.00", "", "", "open"],
     ]
+
+
+def _export_text(run, stored=None):
+    out = StringIO()
+    rows = run_export(run=run, out=out, stored=stored)
+    text = out.getvalue()
+    assert rows == text.count("\n") - 1
+    return text
+
+
+def _not_read(run):
+    raise AssertionError("the export read back what the run had just stored")
+
+
+def test_the_export_of_a_run_just_stored_is_written_from_memory_byte_for_byte(
+    scenario, incident, finance, tmp_path, monkeypatch
+):
+    """The outcome the run holds gives the bytes the stored rows give, with a
+    split (ids sorted), a receipt made safe, an earlier run's confirmed match,
+    auto-confirmed and rejected matches and a resolved discrepancy."""
+    deposit_make(incident, receipt_number="R-9", amount="300.00", account="GB00000011")
+    deposit_make(incident, receipt_number="R-7", amount="42.00", account="GB00000012")
+    deposit_make(incident, receipt_number="R-8", amount="42.00", account="GB00000012")
+    deposit_make(incident, receipt_number="R-12", amount="55.00", account="GB00000013")
+    load(
+        tmp_path,
+        incident,
+        [
+            "TX-9b,GB00000011,200.00,GBP,2026-03-02,Ann Lee,,",
+            "TX-9a,GB00000011,100.00,GBP,2026-03-02,Ann Lee,,",
+            "TX-10,GB00000012,42.00,GBP,2026-03-02,Ann Lee,,",
+            "TX-12,GB00000013,55.00,GBP,2026-03-03,Ann Lee,,",
+        ],
+        name="more.csv",
+    )
+    first = run_execute(run=run_create(incident=incident))
+    match_confirm(match=Match.objects.get(run=first, kind="reference"), actor=finance)
+    match_reject(
+        match=Match.objects.get(run=first, deposits__receipt_number="R-2"),
+        actor=finance,
+    )
+    MatchSettings.objects.create(incident=incident, auto_confirm_score=100)
+
+    run = run_execute(run=run_create(incident=incident))
+    match_reject(match=Match.objects.get(run=run, kind="split"), actor=finance)
+    Discrepancy.objects.filter(run=run, kind="missing_manual").update(
+        status=Discrepancy.Status.RESOLVED
+    )
+    read = _export_text(run)
+    monkeypatch.setattr(export, "_rows_read", _not_read)
+    written = _export_text(run, run.stored_outcome)
+
+    assert written == read
+    rows = list(csv.reader(StringIO(read)))
+    assert {"confirmed", "rejected", "resolved", "proposed", "open"} <= {
+        row[-1] for row in rows
+    }
+    assert ["matched", "split", "R-9", "TX-9a TX-9b"] in [row[:4] for row in rows]
+    assert "'=R-3" in {row[2] for row in rows}
+    assert rows[1][:4] == ["matched", "reference", "R-1", "TX-1"]  # the first run's
+
+
+def test_an_outcome_naming_rows_the_run_did_not_read_is_exported_from_the_database(
+    scenario, incident, monkeypatch
+):
+    run = run_execute(run=run_create(incident=incident))
+    stored = run.stored_outcome
+    partial = dataclasses.replace(stored, manual=stored.manual[1:])
+    read = _export_text(run)
+    called = []
+    rows_read = export._rows_read
+    monkeypatch.setattr(
+        export, "_rows_read", lambda run: called.append(run) or rows_read(run)
+    )
+
+    assert _export_text(run, partial) == read
+    assert called == [run]
 
 
 def test_confirming_a_match_confirms_the_deposit_and_tells_the_customer(

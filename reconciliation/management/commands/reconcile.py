@@ -41,7 +41,7 @@ class Command(BaseCommand):
             with Path(str(options["export"])).open(
                 "w", encoding="utf-8", newline=""
             ) as out:
-                run_export(run=run, out=out)
+                run_export(run=run, out=out, stored=run.stored_outcome)
             seconds["export"] = round(time.perf_counter() - began, 3)
         if int(options["verbosity"]) > 1:  # type: ignore[call-overload]
             self.stderr.write(json.dumps({"seconds": seconds}))
