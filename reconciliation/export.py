@@ -116,6 +116,31 @@ def run_export(
     return count
 
 
+def _row(
+    outcome: str,
+    kind: str,
+    receipts: Iterable[str],
+    externals: Iterable[str],
+    amounts: tuple[Decimal | None, Decimal | None, Decimal | None],
+    currency: str,
+    score: str,
+    status: str,
+) -> tuple[str, ...]:
+    """One export row; ``amounts``: manual, system and their difference."""
+    manual, system, difference = amounts
+    return (
+        outcome,
+        _safe_word(kind),
+        cell_safe(" ".join(receipts)),
+        cell_safe(" ".join(externals)),
+        _money(manual, currency),
+        _money(system, currency),
+        _money(difference, currency),
+        score,
+        _safe_word(status),
+    )
+
+
 def _match_row(
     kind: str,
     receipts: Iterable[str],
@@ -126,39 +151,9 @@ def _match_row(
     score: int,
     status: str,
 ) -> tuple[str, ...]:
-    return (
-        "matched",
-        _safe_word(kind),
-        cell_safe(" ".join(receipts)),
-        cell_safe(" ".join(externals)),
-        _money(manual, currency),
-        _money(system, currency),
-        _money(system - manual, currency),
-        str(score),
-        _safe_word(status),
-    )
-
-
-def _discrepancy_row(
-    kind: str,
-    receipts: Iterable[str],
-    externals: Iterable[str],
-    manual: Decimal | None,
-    system: Decimal | None,
-    difference: Decimal | None,
-    currency: str,
-    status: str,
-) -> tuple[str, ...]:
-    return (
-        "discrepancy",
-        _safe_word(kind),
-        cell_safe(" ".join(receipts)),
-        cell_safe(" ".join(externals)),
-        _money(manual, currency),
-        _money(system, currency),
-        _money(difference, currency),
-        "",
-        _safe_word(status),
+    amounts = (manual, system, system - manual)
+    return _row(
+        "matched", kind, receipts, externals, amounts, currency, str(score), status
     )
 
 
@@ -232,16 +227,24 @@ def _rows_read(run: ReconciliationRun) -> Iterator[tuple[str, ...]]:
     for pk, kind, manual, system, difference, currency, status in item_rows.iterator(
         chunk_size=5000
     ):
-        yield _discrepancy_row(
+        yield _row(
+            "discrepancy",
             kind,
             d_receipts.get(pk, ()),
             d_externals.get(pk, ()),
-            manual,
-            system,
-            difference,
+            (manual, system, difference),
             currency,
+            "",
             status,
         )
+
+
+def _statuses_changed(
+    model: type[Match] | type[Discrepancy], run: ReconciliationRun, stored: str
+) -> dict[int, str]:
+    """The status of each of the run's rows that no longer has the one stored."""
+    rows = model.objects.filter(run=run).exclude(status=stored)
+    return dict(rows.values_list("pk", "status"))
 
 
 def _names(ids: tuple[int, ...], names: Mapping[int, str]) -> list[str]:
@@ -259,12 +262,8 @@ def _rows_stored(
     """The export of ``_rows_read`` from the outcome in memory. Only what may have
     changed since the store is read: the other runs' confirmed matches, and the
     matches and discrepancies already decided (stored as proposed and open)."""
-    decided = dict(
-        Match.objects.filter(run=run)
-        .exclude(status=Match.Status.PROPOSED)
-        .values_list("pk", "status")
-    )
     proposed = Match.Status.PROPOSED.value
+    decided = _statuses_changed(Match, run, proposed)
     ours = sorted(
         (
             (
@@ -287,24 +286,20 @@ def _rows_stored(
     others = _match_rows_read(_confirmed_elsewhere(run))
     for _pk, row in heapq.merge(others, ours, key=itemgetter(0)):
         yield row
-    settled = dict(
-        Discrepancy.objects.filter(run=run)
-        .exclude(status=Discrepancy.Status.OPEN)
-        .values_list("pk", "status")
-    )
     open_ = Discrepancy.Status.OPEN.value
+    settled = _statuses_changed(Discrepancy, run, open_)
     found = sorted(
         zip(stored.discrepancy_ids, stored.discrepancies, strict=True),
         key=itemgetter(0),
     )
     for pk, d in found:
-        yield _discrepancy_row(
+        yield _row(
+            "discrepancy",
             d.kind,
             _names(d.manual_ids, receipts),
             _names(d.system_ids, externals),
-            d.manual_amount,
-            d.system_amount,
-            d.difference,
+            (d.manual_amount, d.system_amount, d.difference),
             d.currency,
+            "",
             settled.get(pk, open_),
         )
