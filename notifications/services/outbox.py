@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -514,57 +515,98 @@ def _nudge_once_after_commit() -> None:
 
 
 # How long a request waits for its nudge; a broker that is slower (or hung: it
-# accepts and never answers) is left to the background thread and the relay.
+# accepts and never answers) is left to the nudging thread and the relay.
 NUDGE_WAIT_SECONDS = 0.2
-_nudge_slot = threading.BoundedSemaphore(1)
-_nudge_state = threading.Lock()
-_nudge_last = 0.0  # time.monotonic() of this process's latest nudge
-_nudge_trailing: threading.Timer | None = None
 
 
-def _nudge_after_commit() -> None:
-    """Wake a worker, waiting at most NUDGE_WAIT_SECONDS for the broker.
+class _Nudger:
+    """The process's one nudging thread, started on first use (again in a forked child).
 
     A worker woken once sends every due notice, so a busy process nudges at most
     once per NOTICE_NUDGE_MIN_INTERVAL: a commit inside the interval leaves one
-    trailing nudge for its end instead of a broker call of its own. One nudge per
-    process is on its way at a time: while one waits on a slow broker, later
-    commits skip theirs (the relay catches what a lost nudge leaves), so a hung
-    Redis never piles up threads or holds a request for its socket timeouts.
+    trailing nudge for its end instead of a broker call of its own. One nudge is on
+    its way at a time: while one waits on a slow broker, later commits owe one
+    more for after it instead of waiting (the relay catches what a lost nudge
+    leaves), so a hung Redis never holds a request for its socket timeouts. The thread lives as long as the process, so
+    its broker producer and Celery's per-thread result backend are made once, not
+    once per nudge.
     """
-    global _nudge_last, _nudge_trailing
-    interval = settings.NOTICE_NUDGE_MIN_INTERVAL
-    with _nudge_state:
-        wait = _nudge_last + interval - time.monotonic()
-        if wait > 0:
-            if _nudge_trailing is None:
-                _nudge_trailing = threading.Timer(wait, _nudge_trailing_fire)
-                _nudge_trailing.daemon = True
-                _nudge_trailing.start()
-            return
-        _nudge_last = time.monotonic()
-    if not _nudge_slot.acquire(blocking=False):
-        return
-    thread = threading.Thread(target=_nudge_in_background, daemon=True)
-    thread.start()
-    thread.join(NUDGE_WAIT_SECONDS)
+
+    def __init__(self) -> None:
+        self._reset()
+        # A forked child (a gunicorn or Celery worker) has none of the parent's
+        # threads and perhaps a lock the parent held: it starts afresh.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._last = 0.0  # time.monotonic() of the latest nudge
+        self._due: float | None = None  # when the owed trailing nudge goes
+        self._asked = False  # a commit waits for a nudge now
+        self._busy = False  # a nudge is on its way
+        self._done = 0  # nudges finished
+
+    def nudge(self) -> None:
+        """Nudge now and wait up to NUDGE_WAIT_SECONDS for it, or owe a trailing one."""
+        interval = settings.NOTICE_NUDGE_MIN_INTERVAL
+        with self._cond:
+            self._start()
+            now = time.monotonic()
+            if now < self._last + interval:
+                if self._due is None:
+                    self._due = self._last + interval
+                    self._cond.notify_all()
+                return
+            self._last = now
+            if self._busy or self._asked:  # one on its way: one more after it
+                if self._due is None:
+                    self._due = now
+                return
+            self._asked, self._due = True, None
+            ticket = self._done + 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._done >= ticket, NUDGE_WAIT_SECONDS)
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="notice-nudger", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if not self._asked and (self._due is None or now < self._due):
+                    self._cond.wait(None if self._due is None else self._due - now)
+                    continue
+                if not self._asked:  # the trailing nudge
+                    self._last = now
+                self._asked, self._due, self._busy = False, None, True
+                self._cond.release()
+                try:
+                    _nudge_send()
+                except Exception:  # the thread must outlive any one nudge
+                    logger.exception("notice nudge failed")
+                finally:
+                    self._cond.acquire()
+                    self._busy = False
+                    self._done += 1
+                    self._cond.notify_all()
 
 
-def _nudge_trailing_fire() -> None:
-    """The nudge owed to commits that came inside the interval."""
-    global _nudge_last, _nudge_trailing
-    with _nudge_state:
-        _nudge_trailing = None
-        _nudge_last = time.monotonic()
-    if _nudge_slot.acquire(blocking=False):
-        _nudge_in_background()
+_nudger = _Nudger()
 
 
-def _nudge_in_background() -> None:
+def _nudge_after_commit() -> None:
+    """Wake a worker, waiting at most NUDGE_WAIT_SECONDS for the broker."""
+    _nudger.nudge()
+
+
+def _nudge_send() -> None:
     # Imported late: tasks import the delivery code, which imports this module.
     from ..tasks import notices_nudge
 
-    try:
-        notices_nudge()
-    finally:
-        _nudge_slot.release()
+    notices_nudge()

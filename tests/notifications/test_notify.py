@@ -1,5 +1,8 @@
 """notify(): outbox rows in the caller's transaction, rendered from approved versions."""
 
+import threading
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -267,25 +270,82 @@ def test_a_fan_out_of_many_calls_in_one_transaction_nudges_once(
     assert Notice.objects.count() == 5
 
 
+def _wait_until(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def test_commits_inside_the_interval_share_one_trailing_nudge(settings, monkeypatch):
     from notifications.services import outbox
 
     settings.NOTICE_NUDGE_MIN_INTERVAL = 0.3
     calls = []
-    monkeypatch.setattr("notifications.tasks.notices_nudge", lambda: calls.append(1))
-    monkeypatch.setattr(outbox, "_nudge_last", 0.0)
+    monkeypatch.setattr(
+        "notifications.tasks.notices_nudge", lambda: calls.append(time.monotonic())
+    )
+    monkeypatch.setattr(outbox, "_nudger", outbox._Nudger())
 
     outbox._nudge_after_commit()  # the first nudges at once
-    assert calls == [1]
+    assert len(calls) == 1
     for _ in range(5):  # the next five come inside the interval
         outbox._nudge_after_commit()
-    assert calls == [1]
-    trailing = outbox._nudge_trailing
-    assert trailing is not None
-    trailing.join(timeout=5)
+    assert len(calls) == 1
 
-    assert calls == [1, 1]  # one trailing nudge for all five
-    assert outbox._nudge_trailing is None
+    assert _wait_until(lambda: len(calls) == 2)  # one trailing nudge for all five
+    assert calls[1] - calls[0] >= 0.3
+    time.sleep(0.5)
+    assert len(calls) == 2
+
+
+def test_one_thread_nudges_for_the_whole_process(settings, monkeypatch):
+    from notifications.services import outbox
+
+    settings.NOTICE_NUDGE_MIN_INTERVAL = 0.01
+    calls = []
+    monkeypatch.setattr(
+        "notifications.tasks.notices_nudge",
+        lambda: calls.append(threading.current_thread()),
+    )
+    monkeypatch.setattr(outbox, "_nudger", outbox._Nudger())
+
+    for _ in range(10):
+        outbox._nudge_after_commit()
+        time.sleep(0.02)  # past the interval: each commit nudges at once
+
+    assert len(calls) == 10
+    assert all(thread is calls[0] for thread in calls)
+    assert calls[0] is not threading.current_thread()
+
+
+def test_a_nudge_stuck_on_the_broker_holds_no_commit_and_owes_one_more(
+    settings, monkeypatch
+):
+    from notifications.services import outbox
+
+    settings.NOTICE_NUDGE_MIN_INTERVAL = 0.01
+    release, calls = threading.Event(), []
+
+    def stuck():
+        calls.append(1)
+        release.wait(5)
+
+    monkeypatch.setattr("notifications.tasks.notices_nudge", stuck)
+    monkeypatch.setattr(outbox, "_nudger", outbox._Nudger())
+
+    started = time.monotonic()
+    outbox._nudge_after_commit()  # waits NUDGE_WAIT_SECONDS, then goes on
+    for _ in range(20):
+        outbox._nudge_after_commit()
+    took = time.monotonic() - started
+
+    assert took < outbox.NUDGE_WAIT_SECONDS + 0.5
+    assert calls == [1]
+    release.set()
+    assert _wait_until(lambda: len(calls) == 2)  # the commits meanwhile: one more
+    time.sleep(0.2)
+    assert calls == [1, 1]
 
 
 def test_the_nudge_swallows_an_unreachable_broker(settings):
