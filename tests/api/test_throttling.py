@@ -69,36 +69,30 @@ def test_the_previous_window_counts_by_the_share_the_sliding_window_still_covers
     assert late == [True, True, False]
 
 
-def test_retry_after_is_when_the_next_request_fits():
-    # given: refused 1 s into the window after three requests
+@pytest.mark.parametrize(
+    ("full_at", "refused_at", "wait"),
+    [
+        # 3 * (1 - f) + 1 <= 3 from f = 1/3 of the next window: 19 s after 61
+        (59, 61, 19.0),
+        # this window full 20 s in: 40 s to its end, then 20 s into the next
+        (20, 20, 60.0),
+    ],
+    ids=["later-in-the-next-window", "into-the-next-window"],
+)
+def test_retry_after_is_when_the_next_request_fits(full_at, refused_at, wait):
+    # given: three requests, then one refused
     key = f"throttle-test-{uuid.uuid4().hex}"
-    allowed(limiter("3/minute", at=59, key=key), 3)
-    refused = limiter("3/minute", at=61, key=key)()
+    allowed(limiter("3/minute", at=full_at, key=key), 3)
+    refused = limiter("3/minute", at=refused_at, key=key)()
     assert refused.allow_request(None, None) is False
 
-    # when: 3 * (1 - f) + 1 <= 3 from f = 1/3 of the window, 19 s later
-    wait = refused.wait()
+    # when
+    told = refused.wait()
 
-    # then
-    assert wait == pytest.approx(19.0)
-    assert allowed(limiter("3/minute", at=61 + 18, key=key)) == [False]
-    assert allowed(limiter("3/minute", at=61 + 19.01, key=key)) == [True]
-
-
-def test_retry_after_reaches_into_the_next_window_when_this_one_is_full():
-    # given: the window full, 20 s in
-    key = f"throttle-test-{uuid.uuid4().hex}"
-    allowed(limiter("3/minute", at=20, key=key), 3)
-    refused = limiter("3/minute", at=20, key=key)()
-    assert refused.allow_request(None, None) is False
-
-    # when: the next window fits one more once 3 * (1 - g) + 1 <= 3, g = 1/3
-    wait = refused.wait()
-
-    # then: 40 s to the window's end, then 20 s
-    assert wait == pytest.approx(60.0)
-    assert allowed(limiter("3/minute", at=79, key=key)) == [False]
-    assert allowed(limiter("3/minute", at=80.01, key=key)) == [True]
+    # then: a second before is still refused, just after fits
+    assert told == pytest.approx(wait)
+    assert allowed(limiter("3/minute", at=refused_at + wait - 1, key=key)) == [False]
+    assert allowed(limiter("3/minute", at=refused_at + wait + 0.01, key=key)) == [True]
 
 
 @pytest.fixture
@@ -131,27 +125,19 @@ def _hammer(throttle_class, *, threads, each):
     return answers
 
 
-def test_concurrent_requests_over_redis_each_count(redis_cache):
+@pytest.mark.parametrize(
+    ("rate", "passed"),
+    [("100000/minute", 200), ("50/minute", 50)],
+    ids=["each-counts", "never-past-the-limit"],
+)
+def test_concurrent_requests_over_redis(redis_cache, rate, passed):
     # given
     key = f"throttle-test-{uuid.uuid4().hex}"
-    throttle = limiter("100000/minute", at=30, cache=redis_cache, key=key)
+    throttle = limiter(rate, at=30, cache=redis_cache, key=key)
 
-    # when
+    # when: 8 threads at once, 25 requests each
     answers = _hammer(throttle, threads=8, each=25)
 
-    # then
-    assert answers.count(True) == 200
-    assert redis_cache.get(f"{key}:{int(WINDOW_START // 60)}") == 200
-
-
-def test_concurrent_requests_over_redis_never_pass_the_limit(redis_cache):
-    # given
-    key = f"throttle-test-{uuid.uuid4().hex}"
-    throttle = limiter("50/minute", at=30, cache=redis_cache, key=key)
-
-    # when
-    answers = _hammer(throttle, threads=8, each=25)
-
-    # then
-    assert answers.count(True) == 50
-    assert redis_cache.get(f"{key}:{int(WINDOW_START // 60)}") == 50
+    # then: every request counted, a refused one taken back off the count
+    assert answers.count(True) == passed
+    assert redis_cache.get(f"{key}:{int(WINDOW_START // 60)}") == passed
