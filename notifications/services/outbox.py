@@ -569,7 +569,7 @@ class _Nudger:
             self._cond.wait_for(lambda: self._done >= ticket, NUDGE_WAIT_SECONDS)
 
     def _start(self) -> None:
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(
                 target=self._run, name="notice-nudger", daemon=True
             )
