@@ -1,5 +1,6 @@
 """notify(): outbox rows in the caller's transaction, rendered from approved versions."""
 
+import os
 import threading
 import time
 
@@ -317,6 +318,42 @@ def test_one_thread_nudges_for_the_whole_process(settings, monkeypatch):
     assert len(calls) == 10
     assert all(thread is calls[0] for thread in calls)
     assert calls[0] is not threading.current_thread()
+
+
+def test_a_forked_child_nudges_through_a_thread_of_its_own(settings, monkeypatch):
+    from notifications.services import outbox
+
+    settings.NOTICE_NUDGE_MIN_INTERVAL = 0.0
+    parent, release, calls = os.getpid(), threading.Event(), []
+
+    def nudge():
+        calls.append((os.getpid(), threading.current_thread().name))
+        if os.getpid() == parent:
+            release.wait(5)  # the parent's nudge is stuck on the broker
+
+    monkeypatch.setattr("notifications.tasks.notices_nudge", nudge)
+    monkeypatch.setattr(outbox, "_nudger", outbox._Nudger())
+    outbox._nudge_after_commit()
+    assert calls == [(parent, "notice-nudger")]
+
+    # when: a worker process is forked (gunicorn, Celery) and commits there
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: none of the parent's threads or their state came along
+        try:
+            calls.clear()
+            outbox._nudge_after_commit()
+            os.write(write, repr(calls).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        told = pipe.read()
+    os.waitpid(pid, 0)
+    release.set()
+
+    # then: the child's commit was nudged at once, on its own nudging thread
+    assert told == repr([(pid, "notice-nudger")])
 
 
 def test_a_nudge_stuck_on_the_broker_holds_no_commit_and_owes_one_more(
