@@ -527,9 +527,9 @@ class _Nudger:
     trailing nudge for its end instead of a broker call of its own. One nudge is on
     its way at a time: while one waits on a slow broker, later commits owe one
     more for after it instead of waiting (the relay catches what a lost nudge
-    leaves), so a hung Redis never holds a request for its socket timeouts. The thread lives as long as the process, so
-    its broker producer and Celery's per-thread result backend are made once, not
-    once per nudge.
+    leaves), so a hung Redis never holds a request for its socket timeouts. The
+    thread lives as long as the process, so its broker producer and Celery's
+    per-thread result backend are made once, not once per nudge.
     """
 
     def __init__(self) -> None:

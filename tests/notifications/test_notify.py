@@ -26,6 +26,7 @@ from notifications.services import (
     template_version_approve,
     template_version_create,
 )
+from tests.resilience.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -271,13 +272,6 @@ def test_a_fan_out_of_many_calls_in_one_transaction_nudges_once(
     assert Notice.objects.count() == 5
 
 
-def _wait_until(condition, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
 def test_commits_inside_the_interval_share_one_trailing_nudge(settings, monkeypatch):
     from notifications.services import outbox
 
@@ -294,7 +288,8 @@ def test_commits_inside_the_interval_share_one_trailing_nudge(settings, monkeypa
         outbox._nudge_after_commit()
     assert len(calls) == 1
 
-    assert _wait_until(lambda: len(calls) == 2)  # one trailing nudge for all five
+    # one trailing nudge for all five
+    wait_for(lambda: len(calls) == 2, "the trailing nudge", timeout=5, interval=0.01)
     assert calls[1] - calls[0] >= 0.3
     time.sleep(0.5)
     assert len(calls) == 2
@@ -380,7 +375,8 @@ def test_a_nudge_stuck_on_the_broker_holds_no_commit_and_owes_one_more(
     assert took < outbox.NUDGE_WAIT_SECONDS + 0.5
     assert calls == [1]
     release.set()
-    assert _wait_until(lambda: len(calls) == 2)  # the commits meanwhile: one more
+    # the commits meanwhile: one more
+    wait_for(lambda: len(calls) == 2, "the owed nudge", timeout=5, interval=0.01)
     time.sleep(0.2)
     assert calls == [1, 1]
 
