@@ -4,14 +4,16 @@
         .venv/bin/python bench/deposits_capture.py [--duration 20] [--concurrency 16]
 
 Starts gunicorn on PostgreSQL, then for each target runs `concurrency` client
-processes for `duration` seconds: first the floor (a bare Django view inserting
-one row), then the full capture (`POST /api/v1/deposits/`: token auth,
+processes for `duration` seconds in all: the floor (a bare Django view inserting
+one row) and the full capture (`POST /api/v1/deposits/`: token auth,
 Idempotency-Key, validation, exactly-once insert, receipt counter, notice rows,
-audit event). Prints requests per second, p50/p99 latency and the server's CPU
-per request (gunicorn's workers and their PostgreSQL backends) of each, and the
-capture's share of the floor, then one JSON line.
+audit event), in `--rounds` turns that alternate which goes first, so a change in
+the machine's speed during the run falls on both alike. Prints requests per
+second, p50/p99 latency and the server's CPU per request (gunicorn's workers and
+their PostgreSQL backends) of each over all its turns, and the capture's share of
+the floor (overall and per round), then one JSON line.
 
-``--one-call`` adds a third target after those two: a thin view over
+``--one-call`` adds a third target to each round: a thin view over
 ``bench/deposits_one_call.sql``, which writes what a lane capture writes in one
 PL/pgSQL call. It is not the product's code; it sizes that design.
 """
@@ -156,9 +158,10 @@ def server_pids(gunicorn_pid: int) -> tuple[list[int], list[int]]:
 
 
 def load(target, *, port, tokens, ref, duration, concurrency, gunicorn_pid=None):
-    """Run the clients; with ``gunicorn_pid``, also count the CPU the server side
-    (gunicorn's workers and their PostgreSQL backends) spent per request, a figure
-    that other work on the machine barely moves, unlike requests per second."""
+    """Run the clients; the latencies, the errors and, with ``gunicorn_pid``, the
+    CPU seconds the server side (gunicorn's workers and their PostgreSQL backends)
+    spent, a figure that other work on the machine barely moves, unlike requests
+    per second."""
     before = {}
     if gunicorn_pid is not None:
         workers, backends = server_pids(gunicorn_pid)
@@ -176,26 +179,52 @@ def load(target, *, port, tokens, ref, duration, concurrency, gunicorn_pid=None)
     results = [queue.get() for _ in procs]
     for proc in procs:
         proc.join()
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = sum(e for _, e in results)
+    spent = {}
+    if gunicorn_pid is not None:
+        workers, backends = server_pids(gunicorn_pid)
+        for name, pids in (("app", workers), ("db", backends)):
+            spent[name] = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
+    return {
+        "latencies": [x for lat, _ in results for x in lat],
+        "errors": sum(e for _, e in results),
+        "duration": duration,
+        "cpu": spent,
+    }
+
+
+def summary(loads: list[dict]) -> dict:
+    """One target's loads pooled: requests per second over their whole time,
+    p50/p99 over every request, server CPU per request."""
+    latencies = sorted(x for one in loads for x in one["latencies"])
+    duration = sum(one["duration"] for one in loads)
 
     def pct(p):
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000
 
     result = {
         "requests": len(latencies),
-        "errors": errors,
+        "errors": sum(one["errors"] for one in loads),
         "rps": round(len(latencies) / duration, 1),
         "p50_ms": round(pct(0.50), 1),
         "p99_ms": round(pct(0.99), 1),
     }
-    if gunicorn_pid is not None and latencies:
-        workers, backends = server_pids(gunicorn_pid)
-        for name, pids in (("app", workers), ("db", backends)):
-            spent = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
+    if latencies and all(one["cpu"] for one in loads):
+        for name in ("app", "db"):
+            spent = sum(one["cpu"][name] for one in loads)
             result[f"{name}_cpu_ms"] = round(spent / len(latencies) * 1000, 2)
         result["server_cpu_ms"] = round(result["app_cpu_ms"] + result["db_cpu_ms"], 2)
     return result
+
+
+def rounds_run(names, *, rounds, duration, **common) -> dict[str, list[dict]]:
+    """Each target loaded for ``duration`` in all, in ``rounds`` turns that
+    alternate the order (floor then capture, capture then floor, ...), so a
+    change in the machine's speed during the run falls on every target alike."""
+    loads: dict[str, list[dict]] = {name: [] for name in names}
+    for turn in range(rounds):
+        for name in names if turn % 2 == 0 else names[::-1]:
+            loads[name].append(load(name, duration=duration / rounds, **common))
+    return loads
 
 
 def wait_ready(port, proc):
@@ -216,6 +245,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="split each target's time into this many turns, alternating the order",
+    )
     parser.add_argument("--port", type=int, default=8190)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=1)
@@ -260,25 +295,25 @@ def main() -> None:
         common = {"port": args.port, "tokens": tokens, "ref": ref}
         load("capture", duration=2, concurrency=2, **common)  # warm up connections
         common["gunicorn_pid"] = gunicorn.pid
-        floor = load(
-            "floor", duration=args.duration, concurrency=args.concurrency, **common
+        names = ["floor", "capture"] + (["one_call"] if args.one_call else [])
+        loads = rounds_run(
+            names,
+            rounds=args.rounds,
+            duration=args.duration,
+            concurrency=args.concurrency,
+            **common,
         )
-        capture = load(
-            "capture", duration=args.duration, concurrency=args.concurrency, **common
-        )
-        targets = {"floor": floor, "capture": capture}
-        if args.one_call:
-            targets["one_call"] = load(
-                "one_call",
-                duration=args.duration,
-                concurrency=args.concurrency,
-                **common,
-            )
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=10)
+    targets = {name: summary(runs) for name, runs in loads.items()}
+    floor, capture = targets["floor"], targets["capture"]
     ratio = capture["rps"] / floor["rps"] if floor["rps"] else 0.0
     cpu_ratio = floor["server_cpu_ms"] / capture["server_cpu_ms"]
+    turns = [
+        round(len(c["latencies"]) / len(f["latencies"]), 3)
+        for f, c in zip(loads["floor"], loads["capture"], strict=True)
+    ]
     print(
         f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'cpu ms':>7}"
     )
@@ -287,8 +322,16 @@ def main() -> None:
             f"{name:10} {row['rps']:>8} {row['p50_ms']:>8} {row['p99_ms']:>8} "
             f"{row['errors']:>7} {row['server_cpu_ms']:>7}"
         )
-    print(f"capture / floor: {ratio:.0%} (server CPU per request: {cpu_ratio:.0%})")
-    result = {**targets, "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3)}
+    print(
+        f"capture / floor: {ratio:.0%} (server CPU per request: {cpu_ratio:.0%};"
+        f" per round: {', '.join(f'{t:.0%}' for t in turns)})"
+    )
+    result = {
+        **targets,
+        "ratio": round(ratio, 3),
+        "cpu_ratio": round(cpu_ratio, 3),
+        "round_ratios": turns,
+    }
     if args.one_call:
         one_call = targets["one_call"]
         result["one_call_ratio"] = round(one_call["rps"] / floor["rps"], 3)

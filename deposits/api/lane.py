@@ -210,9 +210,7 @@ def _authorised_capture(
         values["incident"],
         values["account"],
     ]
-    with connection.cursor() as cursor:
-        rawsql.execute(cursor, [(_lookups_sql(), params)])
-        row = cursor.fetchone()
+    row = _lookups_row(params)
     if row is None:  # no such token: the full way answers 401
         return None
     token, at = api_token_from_row(row)
@@ -250,6 +248,29 @@ def _authorised_capture(
         threshold=threshold,
         lookups=_notice_lookups(notice_lookups),
     )
+
+
+def _lookups_row(params: list[Any]) -> tuple[Any, ...] | None:
+    """The lookups statement's row, the statement standing in for Django's
+    connection health check (``CONN_HEALTH_CHECKS``).
+
+    The check is a ``SELECT 1`` round trip before a request's first statement on
+    a kept connection; the lookups statement only reads, so it can find a broken
+    connection as well. When the check was still due and the statement finds the
+    connection broken, the connection is closed, as the check would have closed
+    it, and the error sends the request the full way, which opens a new one.
+    """
+    db: Any = connection  # the stubs do not declare the health check's flag
+    check_due = not db.health_check_done
+    db.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            rawsql.execute(cursor, [(_lookups_sql(), params)])
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if check_due and not connection.in_atomic_block:
+            connection.close()
+        raise
 
 
 def _capture(

@@ -5,6 +5,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+import psycopg2
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -259,6 +260,70 @@ def test_a_request_the_lane_passes_on_counts_once_against_the_rate_limit(
     # then
     assert codes == [201, 200, 201, 429]
     assert taken == [True, False, True, False]
+
+
+@pytest.fixture
+def health_checks(monkeypatch):
+    """A kept connection at a new request's start, its health check due; the
+    list of the checks' answers (Django's ``SELECT 1`` round trips)."""
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    connection.ensure_connection()
+    checks = []
+    real = connection.is_usable
+
+    def is_usable():
+        checks.append(real())
+        return checks[-1]
+
+    monkeypatch.setattr(connection, "is_usable", is_usable)
+    connection.health_check_done = False
+    return checks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lanes_first_statement_stands_in_for_the_health_check(
+    api, taken, incident, health_checks
+):
+    # when
+    response = post(api, new_body(incident))
+
+    # then: answered by the lane, with no SELECT 1 before its lookups
+    assert response.status_code == 201
+    assert taken == [True]
+    assert health_checks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_closed_is_replaced_and_the_capture_written_once(
+    api, taken, incident, health_checks
+):
+    # given: the server ended the kept connection between two requests
+    body = new_body(incident)
+    before = row_counts()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with psycopg2.connect(**connection.get_connection_params()) as other:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+            assert cursor.fetchone() == (True,)
+    other.close()
+    connection.health_check_done = False
+    health_checks.clear()
+
+    # when
+    response = post(api, body)
+
+    # then: the lane found it broken and stepped aside; the full way wrote it once
+    assert response.status_code == 201, response.content
+    assert taken == [False]
+    assert health_checks == []
+    assert (
+        Deposit.objects.get(client_uuid=body["client_uuid"]).pk == response.json()["id"]
+    )
+    after = row_counts()
+    assert after["deposits"] == before["deposits"] + 1
+    assert after["audit"] == before["audit"] + 1
 
 
 @pytest.mark.django_db(transaction=True)
