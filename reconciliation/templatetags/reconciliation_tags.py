@@ -1,8 +1,10 @@
 """Labels for the matcher's plain-English codes (reason fields, hints, reasons)."""
 
 import re
+from typing import Any
 
 from django import template
+from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
 from reconciliation.engine import HINT_DECIMAL_SHIFT, HINT_TRANSPOSED
@@ -72,3 +74,11 @@ def write_off_reason(code: str) -> object:
     from reconciliation.resolutions import WRITE_OFF_REASONS
 
     return WRITE_OFF_REASONS.get(code, code)
+
+
+@register.filter
+def chosen_labels(field: BoundField) -> str:
+    """The labels of a multiple-choice field's chosen values, in the choices' order."""
+    chosen = {str(value) for value in field.value() or []}
+    choices: list[tuple[Any, Any]] = list(getattr(field.field, "choices", ()))
+    return ", ".join(str(label) for value, label in choices if str(value) in chosen)

@@ -28,6 +28,19 @@ def test_finance_works_the_queue_and_overview_with_10000_items(
     page.goto(f"{page.base_url}/reconciliation/{ref}/queue/")
     assert page.locator("tbody tr").count() == 50
     check_page(page, shot=f"reconciliation-queue-{language}")
+    if language == "en":
+        # The status filter: a dropdown of ticks, narrowed to one state.
+        status = page.get_by_role("button", name="Status")
+        assert status.inner_text() == "Open, Assigned, Waiting for approval, Reopened"
+        status.click()
+        for label in ("Assigned", "Waiting for approval", "Reopened"):
+            page.get_by_label(label, exact=True).uncheck()
+        check_page(page, shot="reconciliation-queue-status")
+        page.get_by_role("button", name="Filter").click()
+        page.wait_for_url("**state=open**")
+        assert "state=assigned" not in page.url
+        assert page.get_by_role("button", name="Status").inner_text() == "Open"
+        assert page.locator("tbody tr").count() == 50
 
     page.goto(f"{page.base_url}/reconciliation/{ref}/overview/")
     page.wait_for_function("() => document.querySelectorAll('canvas').length === 2")

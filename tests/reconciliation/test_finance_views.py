@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -40,6 +41,22 @@ def test_the_queue_shows_both_sides_and_filters(client, finance, world):
         f"/reconciliation/{ref}/queue/?amount_min=1000&sort=-amount"
     ).content.decode()
     assert "R-5" in page and "R-3" not in page
+
+
+def _ticked_states(page: str) -> list[str]:
+    return re.findall(r'name="state" value="(\w+)"[^>]* checked', page)
+
+
+def test_the_queue_status_filter_is_ticks_with_a_summary(client, finance, world):
+    client.force_login(finance)
+    ref = world["run"].incident.reference
+    page = client.get(f"/reconciliation/{ref}/queue/").content.decode()
+    # Unfiltered: every state still to work on, in the choices' order.
+    assert _ticked_states(page) == ["open", "assigned", "pending_approval", "reopened"]
+    assert ">Open, Assigned, Waiting for approval, Reopened</button>" in page
+    page = client.get(f"/reconciliation/{ref}/queue/?state=resolved").content.decode()
+    assert _ticked_states(page) == ["resolved"]
+    assert ">Resolved</button>" in page
 
 
 def test_bulk_assign_from_the_queue(client, finance, finance2, world):
