@@ -196,7 +196,10 @@ def seed(*, items: int = 10_000, seed_value: int = 7):  # type: ignore[no-untype
         for case in resolved:
             case.state = "resolved"
             case.resolution = "posted"
-            case.resolved_at = case.opened_at + dt.timedelta(days=rng.randrange(1, 5))
+            # Resolved one to four days after it opened, and not after now.
+            case.resolved_at = min(
+                case.opened_at + dt.timedelta(days=rng.randrange(1, 5)), now
+            )
         Case.objects.bulk_update(
             resolved, ["state", "resolution", "resolved_at"], batch_size=2000
         )
