@@ -6,7 +6,7 @@ from outage_desk.navigation import nav_for_user
 
 
 def nav_labels(html: str) -> list[str]:
-    nav = html.split('<ul class="navbar-nav me-auto">', 1)[1].split("</ul>", 1)[0]
+    nav = html.split('<ul class="navbar-nav me-auto', 1)[1].split("</ul>", 1)[0]
     return [label.strip() for label in re.findall(r'href="[^"]*">([^<]+)</a>', nav)]
 
 
