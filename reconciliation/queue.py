@@ -259,7 +259,7 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
         .values_list("day", "n")
     ):
         series.setdefault(day.isoformat(), {})["resolved"] = n
-    days = sorted(series)
+    days = _every_day(sorted(series))
     still_open = 0
     chart: dict[str, list[Any]] = {
         "labels": days,
@@ -269,7 +269,7 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
     }
     matched_total = resolved_total = 0
     for day in days:
-        values = series[day]
+        values = series.get(day, {})
         matched_total += values.get("matched", 0)
         resolved_total += values.get("resolved", 0)
         still_open += values.get("opened", 0) - values.get("resolved", 0)
@@ -286,3 +286,20 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
         "chart": chart,
         "open_count": open_cases.count(),
     }
+
+
+# The progress chart's axis is one label per day; over a longer span it keeps the
+# days that had events, so an item dated long before the outage cannot blow it up.
+CHART_MAX_DAYS = 400
+
+
+def _every_day(days: list[str]) -> list[str]:
+    """Every day from the first to the last of ``days`` (ISO dates, sorted), so the
+    chart's axis keeps time to scale; the days as they are past CHART_MAX_DAYS."""
+    if not days:
+        return days
+    first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+    span = (last - first).days + 1
+    if span > CHART_MAX_DAYS:
+        return days
+    return [(first + dt.timedelta(days=n)).isoformat() for n in range(span)]

@@ -15,7 +15,13 @@ document.addEventListener("DOMContentLoaded", () => {
           { label: data.names.resolved, data: data.resolved, borderColor: "#0d6efd", backgroundColor: "#0d6efd" },
         ],
       },
-      options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true } } },
+      options: {
+        maintainAspectRatio: false,
+        animation: false,
+        // A dot per day only while there are few enough days to tell apart.
+        elements: { point: { radius: data.labels.length > 31 ? 0 : 3 } },
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+      },
     });
   }
   const ageing = document.getElementById("ageing-chart");
@@ -26,7 +32,7 @@ document.addEventListener("DOMContentLoaded", () => {
         labels: data.ageing_labels,
         datasets: [{ label: data.names.ageing, data: data.ageing, backgroundColor: "#fd7e14" }],
       },
-      options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+      options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
   }
 });

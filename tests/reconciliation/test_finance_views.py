@@ -1,9 +1,11 @@
 import csv
+import datetime as dt
 import io
 import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from deposits.models import Deposit
@@ -144,6 +146,41 @@ def test_the_overview_counts_and_charts(client, finance, world):
     assert response.context["open_count"] == 5
     assert 'id="chart-data"' in response.content.decode()
     assert "vendor/chartjs/chart.umd.min.js" in response.content.decode()
+
+
+def test_the_progress_chart_has_every_day(client, finance, world):
+    # Items opened on their deposits' day, months ago; one resolved today.
+    client.force_login(finance)
+    opened = Case.objects.order_by("pk").first()
+    Case.objects.filter(pk=opened.pk).update(
+        state=Case.State.RESOLVED, resolved_at=timezone.now()
+    )
+    response = client.get(
+        f"/reconciliation/{world['run'].incident.reference}/overview/"
+    )
+    chart = response.context["chart"]
+    days = [dt.date.fromisoformat(day) for day in chart["labels"]]
+    assert days[0] == opened.opened_at.date()
+    assert days[-1] == timezone.now().date()
+    assert days == [days[0] + dt.timedelta(days=n) for n in range(len(days))]
+    # A day without events carries the totals of the day before it.
+    assert chart["open"][1] == chart["open"][0]
+    assert chart["open"][-1] == chart["open"][0] - 1
+    assert chart["resolved"][-2:] == [0, 1]
+
+
+def test_the_progress_chart_keeps_only_event_days_over_a_long_span():
+    from reconciliation.queue import CHART_MAX_DAYS, _every_day
+
+    assert _every_day(["2026-03-01", "2026-03-04"]) == [
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    ]
+    far = (dt.date(2026, 1, 1) + dt.timedelta(days=CHART_MAX_DAYS)).isoformat()
+    assert _every_day(["2026-01-01", far]) == ["2026-01-01", far]
+    assert _every_day([]) == []
 
 
 def test_the_posting_file_round_trip(client, finance, world, tmp_path):
