@@ -61,6 +61,24 @@ def test_the_queue_status_filter_is_ticks_with_a_summary(client, finance, world)
     assert ">Resolved</button>" in page
 
 
+def test_the_incident_and_finance_pages_share_one_set_of_tabs(client, finance, world):
+    client.force_login(finance)
+    ref = world["run"].incident.reference
+    tabs = ["Import and match", "Overview", "Discrepancy queue", "Approvals"]
+    for url, active in [
+        (f"/reconciliation/{ref}/", "Import and match"),
+        (f"/reconciliation/{ref}/overview/", "Overview"),
+        (f"/reconciliation/{ref}/queue/", "Discrepancy queue"),
+        (f"/reconciliation/{ref}/approvals/", "Approvals"),
+    ]:
+        page = client.get(url).content.decode()
+        bar = page.split('<ul class="nav nav-tabs', 1)[1].split("</ul>", 1)[0]
+        assert re.findall(r'href="[^"]*">([^<]+)</a>', bar) == tabs
+        assert re.findall(r'aria-current="page" href="[^"]*">([^<]+)</a>', bar) == [
+            active
+        ]
+
+
 def test_bulk_assign_from_the_queue(client, finance, finance2, world):
     client.force_login(finance)
     ref = world["run"].incident.reference
