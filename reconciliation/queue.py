@@ -1,4 +1,5 @@
-"""Reads for the discrepancy queue and the run overview, in a fixed number of queries."""
+"""Reads for the discrepancy queue, the run overview and the incident list, in a fixed
+number of queries."""
 
 import datetime as dt
 from decimal import Decimal
@@ -7,7 +8,7 @@ from typing import Any
 import django_filters
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +18,7 @@ from incidents.models import Incident
 from outage_desk.models import User
 
 from .finance_models import ApprovalRequest, Case
-from .models import Discrepancy, Match, SystemRecord
+from .models import Discrepancy, Match, ReconciliationRun, SystemRecord
 from .resolutions import FINANCE_PERMISSION, OPEN_STATES
 
 SORTS = {
@@ -303,3 +304,41 @@ def _every_day(days: list[str]) -> list[str]:
     if span > CHART_MAX_DAYS:
         return days
     return [(first + dt.timedelta(days=n)).isoformat() for n in range(span)]
+
+
+def incidents_at_a_glance(*, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest incidents, each with its latest stored run and that run's items
+    still to work on (None and 0 before the first run): three queries in all."""
+    latest = (
+        ReconciliationRun.objects.filter(
+            incident=OuterRef("pk"),
+            dry_run=False,
+            status=ReconciliationRun.Status.FINISHED,
+        )
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+    incidents = list(
+        Incident.objects.annotate(latest_run=Subquery(latest)).order_by("-declared_at")[
+            :limit
+        ]
+    )
+    run_ids = [i.latest_run for i in incidents if i.latest_run]  # type: ignore[attr-defined]
+    runs = ReconciliationRun.objects.in_bulk(run_ids)
+    open_items = dict(
+        Case.objects.filter(
+            run_id__in=run_ids,
+            state__in=[*OPEN_STATES, Case.State.PENDING_APPROVAL],
+        )
+        .values("run_id")
+        .annotate(n=Count("pk"))
+        .values_list("run_id", "n")
+    )
+    return [
+        {
+            "incident": incident,
+            "run": runs.get(incident.latest_run),  # type: ignore[attr-defined]
+            "open_items": open_items.get(incident.latest_run, 0),  # type: ignore[attr-defined]
+        }
+        for incident in incidents
+    ]

@@ -18,6 +18,7 @@ from .export import run_export
 from .forms import ProfileForm, RunForm, SampleForm, UploadForm
 from .models import Discrepancy, ImportBatch, Match, ReconciliationRun
 from .profiles import profile_guess
+from .queue import incidents_at_a_glance
 from .selectors import (
     RUN_PERMISSION,
     VIEW_PERMISSION,
@@ -73,8 +74,9 @@ def _latest_dry_run(
 @login_required
 def incident_choose(request: HttpRequest) -> HttpResponse:
     permission_require(request.user, VIEW_PERMISSION)  # type: ignore[arg-type]
-    incidents = Incident.objects.order_by("-declared_at")[:50]
-    return render(request, "reconciliation/index.html", {"incidents": incidents})
+    return render(
+        request, "reconciliation/index.html", {"rows": incidents_at_a_glance()}
+    )
 
 
 @login_required

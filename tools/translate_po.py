@@ -25,7 +25,9 @@ def main(po_path: str, glossary_path: str) -> int:
         if message.id in glossary:
             message.string = glossary[message.id]
             message.flags.discard("fuzzy")
-        elif not message.string:
+        elif not message.string or message.fuzzy:
+            # A fuzzy string is makemessages' guess from a similar msgid, not a
+            # translation: it is reported like a missing one.
             missing.append(message.id)
     with open(po_path, "wb") as f:
         write_po(f, catalog, width=0)

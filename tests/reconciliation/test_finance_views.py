@@ -79,6 +79,33 @@ def test_the_incident_and_finance_pages_share_one_set_of_tabs(client, finance, w
         ]
 
 
+def test_the_incident_list_shows_each_latest_run_in_a_fixed_number_of_queries(
+    client, finance, world, django_assert_num_queries
+):
+    from .factories import incident_make
+
+    client.force_login(finance)
+    run = world["run"]
+    client.get("/reconciliation/")
+    # The session, the user and their permissions (4), then the incidents with
+    # their latest run's id, those runs, and their open items (3).
+    with django_assert_num_queries(7) as few:
+        client.get("/reconciliation/")
+    for n in range(3):
+        incident_make(title=f"Not reconciled {n}")
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get("/reconciliation/")
+    rows = {row["incident"].reference: row for row in response.context["rows"]}
+    assert rows[run.incident.reference]["run"] == run
+    assert rows[run.incident.reference]["open_items"] == 5
+    assert sum(row["run"] is None for row in rows.values()) == 3
+    page = response.content.decode()
+    assert f"Run {run.pk}," in page
+    assert f"Matched: {run.counts['matched']}" in page
+    assert "Open items: 5" in page
+    assert page.count("Not reconciled yet") == 3
+
+
 def test_bulk_assign_from_the_queue(client, finance, finance2, world):
     client.force_login(finance)
     ref = world["run"].incident.reference
