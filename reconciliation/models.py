@@ -183,6 +183,12 @@ class MatchSettings(models.Model):
         return f"Match settings of {self.incident_id}"
 
 
+class ReconciliationRunQuerySet(models.QuerySet["ReconciliationRun"]):
+    def stored(self) -> "ReconciliationRunQuerySet":
+        """Runs whose outcome is stored: finished, and not dry runs."""
+        return self.filter(dry_run=False, status=ReconciliationRun.Status.FINISHED)
+
+
 class ReconciliationRun(models.Model):
     """One run of the matcher over an incident's deposits and system records."""
 
@@ -212,6 +218,8 @@ class ReconciliationRun(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReconciliationRunQuerySet.as_manager()
 
     # Not a field: the outcome as the process that stored it holds it, set by
     # ``services.run_execute`` on the instance it returns (``run_export`` writes

@@ -19,7 +19,7 @@ from outage_desk.models import User
 
 from .finance_models import ApprovalRequest, Case
 from .models import Discrepancy, Match, ReconciliationRun, SystemRecord
-from .resolutions import FINANCE_PERMISSION, OPEN_STATES
+from .resolutions import FINANCE_PERMISSION, TO_WORK_ON
 
 SORTS = {
     "due": ("due_at", "pk"),
@@ -94,9 +94,7 @@ def queue_rows(
     base = Case.objects.filter(run=run_latest(incident=incident))
     data = params.copy()
     if not data.getlist("state"):
-        data.setlist(
-            "state", [str(s) for s in [*OPEN_STATES, Case.State.PENDING_APPROVAL]]
-        )
+        data.setlist("state", [str(s) for s in TO_WORK_ON])
     flt = CaseFilter(data, queryset=base)
     rows = (
         flt.qs.order_by(*SORTS.get(sort, SORTS["due"]))
@@ -198,9 +196,7 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
         .annotate(
             n=Count("pk"),
             total=Sum("amount"),
-            open=Count(
-                "pk", filter=Q(state__in=[*OPEN_STATES, Case.State.PENDING_APPROVAL])
-            ),
+            open=Count("pk", filter=Q(state__in=TO_WORK_ON)),
         )
         .order_by("kind", "currency")
     ):
@@ -224,7 +220,7 @@ def run_overview(*, incident: Incident) -> dict[str, Any]:
         else 0.0
     )
     now = timezone.now()
-    open_cases = cases.filter(state__in=[*OPEN_STATES, Case.State.PENDING_APPROVAL])
+    open_cases = cases.filter(state__in=TO_WORK_ON)
     ageing_q = {}
     for lo, hi in AGEING_BUCKETS:
         cond = Q(opened_at__lte=now - dt.timedelta(days=lo))
@@ -310,11 +306,8 @@ def incidents_at_a_glance(*, limit: int = 50) -> list[dict[str, Any]]:
     """The newest incidents, each with its latest stored run and that run's items
     still to work on (None and 0 before the first run): three queries in all."""
     latest = (
-        ReconciliationRun.objects.filter(
-            incident=OuterRef("pk"),
-            dry_run=False,
-            status=ReconciliationRun.Status.FINISHED,
-        )
+        ReconciliationRun.objects.stored()
+        .filter(incident=OuterRef("pk"))
         .order_by("-pk")
         .values("pk")[:1]
     )
@@ -328,7 +321,7 @@ def incidents_at_a_glance(*, limit: int = 50) -> list[dict[str, Any]]:
     open_items = dict(
         Case.objects.filter(
             run_id__in=run_ids,
-            state__in=[*OPEN_STATES, Case.State.PENDING_APPROVAL],
+            state__in=TO_WORK_ON,
         )
         .values("run_id")
         .annotate(n=Count("pk"))

@@ -20,7 +20,7 @@ from incidents.models import Incident
 from .export import cell_safe
 from .finance_models import ApprovalRequest, Case
 from .models import Match
-from .resolutions import OPEN_STATES
+from .resolutions import TO_WORK_ON
 from .services import run_latest
 
 Cell = str | int | Decimal | None
@@ -36,7 +36,6 @@ class Section:
 def report_sections(*, incident: Incident) -> list[Section]:
     latest = run_latest(incident=incident)
     cases = Case.objects.filter(run=latest) if latest else Case.objects.none()
-    open_states = [*OPEN_STATES, Case.State.PENDING_APPROVAL]
 
     by_outcome = Section(
         "Totals by outcome", ["outcome", "currency", "count", "amount"]
@@ -97,7 +96,7 @@ def report_sections(*, incident: Incident) -> list[Section]:
         ["kind", "state", "assignee", "amount", "currency", "opened", "due", "items"],
     )
     for case in (
-        cases.filter(state__in=open_states)
+        cases.filter(state__in=TO_WORK_ON)
         .select_related("assignee")
         .prefetch_related("discrepancy__deposits", "discrepancy__records")
         .order_by("due_at", "pk")[:5000]

@@ -68,6 +68,8 @@ WRITE_OFF_REASONS = {
 }
 
 OPEN_STATES = [Case.State.OPEN, Case.State.ASSIGNED, Case.State.REOPENED]
+# What the queue, the overview and the reports count as still to work on.
+TO_WORK_ON = [*OPEN_STATES, Case.State.PENDING_APPROVAL]
 FINANCE_PERMISSION = "reconciliation.run_reconciliation"
 
 

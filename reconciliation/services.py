@@ -461,9 +461,8 @@ def _run_store(
 
 def run_latest(*, incident: Incident) -> ReconciliationRun | None:
     return (
-        ReconciliationRun.objects.filter(
-            incident=incident, dry_run=False, status=ReconciliationRun.Status.FINISHED
-        )
+        ReconciliationRun.objects.stored()
+        .filter(incident=incident)
         .order_by("-pk")
         .first()
     )
